@@ -1,0 +1,195 @@
+/* pool.h - a process pool with result callbacks, modelled on Python's
+ * multiprocessing.pool.Pool.
+ *
+ * A pool forks worker processes that run plain C functions ("tasks") on
+ * values sent to them through pipes. Results come back to the parent, where
+ * an optional callback receives them. Each rule of the pool is stated once,
+ * as one sentence, next to the call it belongs to.
+ */
+#ifndef POOL_H
+#define POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Error codes ------------------------------------------------------- */
+
+/* Every call that can fail returns one of these; pool_strerror() names it. */
+enum {
+    POOL_OK = 0,
+    POOL_EINVAL = -1,      /* a bad argument: NULL pool or function, bad count */
+    POOL_ERUNNING = -2,    /* "pool is still running": join before close */
+    POOL_ENOTRUNNING = -3, /* "pool not running": submit after close/terminate */
+    POOL_ETIMEDOUT = -4,   /* the result was not ready within the timeout */
+    POOL_ETASK = -5,       /* a task failed: returned an error or its worker died */
+    POOL_ECALLBACK = -6,   /* the result callback or error callback failed */
+    POOL_ETERMINATED = -7, /* pool_terminate() discarded the task */
+    POOL_EDEADLK = -8,     /* a blocking call made on the result-handler thread */
+    POOL_ESYS = -9,        /* a system call failed; errno tells which */
+};
+
+/* Returns a constant message for an error code; it never returns NULL. */
+const char *pool_strerror(int err);
+
+/* ---- Values ------------------------------------------------------------ */
+
+/* A value is what crosses the process boundary: arguments and results. */
+typedef enum pool_type {
+    POOL_NONE,  /* no value, like Python's None */
+    POOL_INT,   /* as.i */
+    POOL_FLOAT, /* as.f */
+    POOL_STR,   /* as.s, NUL-terminated, len bytes before the NUL */
+    POOL_BYTES, /* as.bytes, len bytes */
+    POOL_LIST,  /* as.items, len values; also serves as a tuple */
+    POOL_ERROR, /* as.s, the error message; a task fails by returning one */
+} pool_type;
+
+typedef struct pool_value {
+    pool_type type;
+    uint32_t len; /* bytes of a string, bytes or error; items of a list */
+    union {
+        long long i;
+        double f;
+        char *s;
+        unsigned char *bytes;
+        struct pool_value *items;
+    } as;
+} pool_value;
+
+/* A value owns its memory; pool_value_free() releases it and leaves NONE. */
+pool_value pool_none(void);
+pool_value pool_int(long long i);
+pool_value pool_float(double f);
+pool_value pool_str(const char *s);
+pool_value pool_bytes(const void *data, size_t len);
+pool_value pool_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* A list of len NONE items, to be filled in through as.items. */
+pool_value pool_list(size_t len);
+/* A tuple of n values, which it takes over: pool_tuple(2, pool_int(1), x). */
+pool_value pool_tuple(size_t n, ...);
+/* The list [0, 1, ..., n - 1], like Python's range(n). */
+pool_value pool_range(size_t n);
+pool_value pool_value_copy(const pool_value *value);
+void pool_value_free(pool_value *value);
+
+/* Writes value as Python's repr() would (0.5, 'text', [1, None]) and
+ * returns the length it needed, as snprintf does. */
+int pool_value_repr(const pool_value *value, char *buf, size_t size);
+/* Writes a double as Python's repr() does: the shortest digits that read
+ * back to the same double, e.g. 0.1 and 1e+16. */
+int pool_float_repr(double f, char *buf, size_t size);
+
+/* Wire format, shared with the fuzzer: encode appends to a growing buffer;
+ * decode reads one value and returns the bytes used, or 0 if the input is
+ * malformed, in which case *value is left NONE. */
+typedef struct pool_buf {
+    unsigned char *data;
+    size_t len, cap;
+} pool_buf;
+void pool_encode(pool_buf *buf, const pool_value *value);
+size_t pool_decode(const unsigned char *data, size_t len, pool_value *value);
+
+/* ---- Tasks and callbacks ----------------------------------------------- */
+
+/* A task runs in a worker process. apply passes the args tuple's items,
+ * map passes one item, and starmap passes one item's tuple items. The
+ * args belong to the pool; the task returns a value it hands over, or a
+ * pool_error() to fail. */
+typedef pool_value (*pool_task_fn)(const pool_value *args, size_t nargs);
+
+/* A callback runs in the parent on the pool's result-handler thread. It
+ * returns pool_none() when it succeeded, or a pool_error() to fail; the pool
+ * frees what it returns. The value it gets stays valid until the handle is
+ * released. */
+typedef pool_value (*pool_callback_fn)(const pool_value *value, void *user_data);
+
+/* ---- The pool ---------------------------------------------------------- */
+
+typedef struct pool pool_t;
+typedef struct pool_result pool_result;
+
+typedef struct pool_config {
+    long processes;            /* workers; 0 means one per online CPU */
+    void (*initializer)(void *initarg); /* runs once in each new worker */
+    void *initarg;
+    long maxtasksperchild;     /* replace a worker after this many chunks; 0: never */
+} pool_config;
+
+/* Creates a pool; config may be NULL for the defaults, as Pool() does.
+ * Workers are forked from a single-threaded fork server made here, so they
+ * see the program's memory as it was at this call and never inherit a lock
+ * held by another thread; create pools before starting threads of your own.
+ * Each worker is named PoolWorker-N, gets its own random seed (rand, random
+ * and drand48), and dies with the parent. stdout and stderr are flushed
+ * before the fork, so no buffered line is printed twice. */
+int pool_create(pool_t **pool, const pool_config *config);
+
+/* How many workers the pool keeps running. */
+long pool_processes(const pool_t *pool);
+
+/* Options for one submission; a NULL pointer means all zero. */
+typedef struct pool_opts {
+    long chunksize;                  /* items per message; 0: ceil(n / (4 * workers)) */
+    pool_callback_fn callback;       /* gets the result: one value, or the ordered list of a map */
+    pool_callback_fn error_callback; /* gets the error value instead, once per submission */
+    void *user_data;                 /* handed to both callbacks */
+} pool_opts;
+
+/* Submitting: the pool takes over args and items even when the call fails.
+ * The callbacks of a submission run once, after every one of its items is
+ * done, and before wait or get on its handle returns. They always run in the
+ * parent, on the pool's one result-handler thread, one at a time, so a slow
+ * callback delays every later result. A failed task calls the error callback
+ * with a message naming the task index and the worker, and never the result
+ * callback. A failing callback is reported on stderr in one line and makes
+ * the handle unsuccessful; the pool keeps working. A worker that dies
+ * mid-task fails that task with its pid and signal or exit status, and is
+ * replaced. Submitting is allowed from any thread, callbacks included.
+ * A map over an empty list calls the callback with an empty list. */
+int pool_apply_async(pool_t *pool, pool_task_fn fn, pool_value args,
+                     const pool_opts *opts, pool_result **result);
+int pool_map_async(pool_t *pool, pool_task_fn fn, pool_value items,
+                   const pool_opts *opts, pool_result **result);
+int pool_starmap_async(pool_t *pool, pool_task_fn fn, pool_value items,
+                       const pool_opts *opts, pool_result **result);
+
+/* The blocking forms wait for the result and hand it to the caller in *out,
+ * to be freed with pool_value_free(): the value, or the error value when
+ * they return POOL_ETASK, POOL_ECALLBACK or POOL_ETERMINATED. */
+int pool_apply(pool_t *pool, pool_task_fn fn, pool_value args,
+               const pool_opts *opts, pool_value *out);
+int pool_map(pool_t *pool, pool_task_fn fn, pool_value items,
+             const pool_opts *opts, pool_value *out);
+int pool_starmap(pool_t *pool, pool_task_fn fn, pool_value items,
+                 const pool_opts *opts, pool_value *out);
+
+/* Stops accepting work; the workers exit once every task is done. */
+int pool_close(pool_t *pool);
+/* Stops the workers now; unfinished handles fail with "terminated". */
+int pool_terminate(pool_t *pool);
+/* Waits until every task and callback is done and every worker has exited;
+ * it needs a pool_close() or pool_terminate() first. */
+int pool_join(pool_t *pool);
+/* Terminates if still needed, then frees the pool and every handle. */
+void pool_destroy(pool_t *pool);
+
+/* ---- Handles ----------------------------------------------------------- */
+
+/* A timeout in seconds; POOL_FOREVER waits without limit. */
+#define POOL_FOREVER (-1.0)
+
+/* Waits until the handle is ready: POOL_OK, or POOL_ETIMEDOUT. */
+int pool_result_wait(pool_result *result, double timeout);
+/* Waits, then sets *value to the result or, on failure, to the error value;
+ * it returns POOL_OK, or the failure's code. The pool keeps ownership. */
+int pool_result_get(pool_result *result, double timeout, const pool_value **value);
+bool pool_result_ready(pool_result *result);
+/* True once the handle is ready with no error; false before then. */
+bool pool_result_successful(pool_result *result);
+/* Gives the handle back; the pool frees it once ready, and
+ * pool_destroy() frees every handle never released. */
+void pool_result_release(pool_result *result);
+
+#endif
