@@ -1,0 +1,114 @@
+/* lesson.c - the helpers declared in lesson.h. */
+#include "lesson.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- Printing ---------------------------------------------------------- */
+
+void lesson_say(const char *fmt, ...)
+{
+    va_list ap;
+
+    /* Holding the stream lock from the first character to the flush keeps
+     * another thread's line out of this line's write. */
+    flockfile(stdout);
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    putc_unlocked('\n', stdout);
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
+lesson_text lesson_repr(const pool_value *value)
+{
+    lesson_text t;
+
+    pool_value_repr(value, t.text, sizeof t.text);
+    return t;
+}
+
+lesson_text lesson_float(double f)
+{
+    lesson_text t;
+
+    pool_float_repr(f, t.text, sizeof t.text);
+    return t;
+}
+
+/* ---- Errors ------------------------------------------------------------ */
+
+void lesson_try(int err, const char *call)
+{
+    if (err == POOL_OK)
+        return;
+    if (err == POOL_ESYS) /* the pool's code says "system call"; errno says which */
+        fprintf(stderr, "%s: %s failed: %s: %s\n", program_invocation_short_name,
+                call, pool_strerror(err), strerror(errno));
+    else
+        fprintf(stderr, "%s: %s failed: %s\n", program_invocation_short_name,
+                call, pool_strerror(err));
+    exit(EXIT_FAILURE);
+}
+
+/* ---- Random numbers and time ------------------------------------------- */
+
+void lesson_seed(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    srand48(now.tv_nsec ^ now.tv_sec ^ ((long)getpid() << 16));
+}
+
+double lesson_random(void)
+{
+    return drand48();
+}
+
+void lesson_sleep(double seconds)
+{
+    struct timespec left;
+
+    left.tv_sec = (time_t)seconds;
+    left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
+    while (nanosleep(&left, &left) == -1 && errno == EINTR)
+        continue;
+}
+
+/* ---- Who is running ---------------------------------------------------- */
+
+lesson_text lesson_process(void)
+{
+    /* /proc/self is the thread group, so this is the main thread's name
+     * even when another thread asks. */
+    char name[32] = "?";
+    FILE *comm = fopen("/proc/self/comm", "r");
+    lesson_text t;
+
+    if (comm) {
+        if (fgets(name, sizeof name, comm))
+            name[strcspn(name, "\n")] = '\0';
+        fclose(comm);
+    }
+    snprintf(t.text, sizeof t.text, "name=%s pid=%ld parent=%ld", name,
+             (long)getpid(), (long)getppid());
+    return t;
+}
+
+lesson_text lesson_thread(void)
+{
+    char name[32] = "?";
+    lesson_text t;
+
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    snprintf(t.text, sizeof t.text, "name=%s tid=%ld", name, (long)gettid());
+    return t;
+}
