@@ -25,6 +25,7 @@ PROGRAMS   := $(LESSONS) $(TESTS)
 
 .PHONY: all run check memcheck sanitize tsan helgrind mutants clean help filecheck
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(PROGRAMS) $(BUILD)/CTestTestfile.cmake
 

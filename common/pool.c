@@ -1,0 +1,1322 @@
+/* pool.c - a process pool with result callbacks.
+ *
+ * Who does what:
+ *   - a fork server, forked once by pool_create() while the caller is the
+ *     only pool thread, forks every worker, so no worker is ever forked from
+ *     a process whose other threads might hold a lock;
+ *   - each worker reads chunks of work from its own task pipe and writes the
+ *     results to its own result pipe, so the parent always knows which
+ *     worker holds which task, and a dead worker loses nothing else;
+ *   - the task-handler thread in the parent sends chunks, reads results,
+ *     and replaces workers that die;
+ *   - the result-handler thread runs the callbacks, one at a time, and then
+ *     marks the handle ready.
+ * One mutex guards the pool's shared state; no thread holds it while a
+ * callback runs or while it waits in poll().
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* ---- Limits ------------------------------------------------------------ */
+
+#define MAX_PROCESSES 1024        /* more workers than this is surely a mistake */
+#define MAX_CHUNKSIZE (1L << 24)  /* likewise for items in one message */
+#define MAX_FRAME (1ULL << 32)    /* the largest message body accepted */
+#define MAX_INFLIGHT 16           /* chunks queued at one worker, to hide latency */
+#define OUT_LIMIT (1 << 20)       /* unsent bytes at which a worker gets no more */
+#define FRAME_MAGIC 0x504f4f4cu   /* "POOL": catches a worker writing garbage */
+
+/* ---- Errors ------------------------------------------------------------ */
+
+const char *pool_strerror(int err)
+{
+    switch (err) {
+    case POOL_OK: return "success";
+    case POOL_EINVAL: return "invalid argument";
+    case POOL_ERUNNING: return "pool is still running";
+    case POOL_ENOTRUNNING: return "pool not running";
+    case POOL_ETIMEDOUT: return "timed out";
+    case POOL_ETASK: return "task failed";
+    case POOL_ECALLBACK: return "callback failed";
+    case POOL_ETERMINATED: return "terminated";
+    case POOL_EDEADLK: return "would deadlock: called from the result-handler thread";
+    case POOL_ESYS: return "system call failed";
+    default: return "unknown error";
+    }
+}
+
+/* One line to stderr in one write, so it never mixes with other output. */
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *fmt, ...)
+{
+    char line[640];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+}
+
+/* ---- Data structures --------------------------------------------------- */
+
+enum mode { APPLY, MAP, STARMAP };
+enum state { RUN, CLOSE, TERMINATE };
+
+/* The header of every message on a task or result pipe. */
+typedef struct frame_head {
+    uint32_t magic;    /* FRAME_MAGIC */
+    uint32_t count;    /* values in the body */
+    uint64_t len;      /* body bytes */
+    uint64_t seq;      /* chunk number, echoed in the reply */
+    uint64_t fn;       /* the task's address: a worker is a fork of us */
+    uint32_t mode;     /* enum mode: how values become arguments */
+    uint32_t unused;
+} frame_head;
+
+/* A run of items of one job, sent to one worker as one message. */
+typedef struct chunk {
+    struct pool_result *job;
+    size_t first, count;  /* items first .. first + count - 1 */
+    uint64_t seq;
+    struct chunk *next;
+} chunk;
+
+/* A job is one submission; its handle is the job itself. */
+struct pool_result {
+    pool_t *pool;
+    struct pool_result *prev, *next; /* every job not yet freed */
+    struct pool_result *next_queued; /* pending queue, then done queue */
+    pool_task_fn fn;
+    enum mode mode;
+    pool_value input;      /* args tuple (apply) or the list of items */
+    pool_value output;     /* the value (apply) or the list of results */
+    size_t n_items;
+    size_t chunksize;
+    size_t next_item;      /* first item not yet sent */
+    size_t items_done;
+    size_t inflight;       /* chunks sent and not yet back */
+    int status;            /* POOL_OK until something fails */
+    pool_value error;      /* what failed, when status is not POOL_OK */
+    pool_opts opts;
+    bool done;             /* handed to the result handler */
+    bool ready;            /* callbacks have run; wait and get return */
+    bool released;         /* the caller gave the handle back */
+};
+
+/* The parent's view of one worker; only the task-handler thread uses it. */
+typedef struct worker {
+    pid_t pid;                /* 0: this slot needs a new worker */
+    int number;               /* N of PoolWorker-N */
+    int task_fd, result_fd;   /* our ends of its pipes */
+    pool_buf out;             /* messages not yet written */
+    size_t out_off;           /* bytes of out already written */
+    pool_buf in;              /* bytes read, not yet a whole message */
+    chunk *head, *tail;       /* chunks sent, oldest first */
+    size_t inflight;
+    long sent;                /* chunks sent, for maxtasksperchild */
+    uint64_t next_seq;
+} worker;
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t handler_cv; /* done queue grew, or the task handler ended */
+    pthread_cond_t ready_cv;   /* a handle became ready, or a thread ended */
+    enum state state;
+    pool_config config;
+    long processes;
+    worker *workers;
+    struct pollfd *pfds;
+    int wake_fd;               /* eventfd that wakes the task handler */
+    bool wake_pending;
+    pid_t server_pid;
+    int server_fd;
+    int next_number;
+    struct pool_result *jobs;                       /* every job, for destroy */
+    struct pool_result *pending, *pending_tail;     /* items not all sent */
+    struct pool_result *done_head, *done_tail;      /* for the result handler */
+    chunk *retry;              /* chunks a dead worker never started */
+    bool io_done;              /* the task handler has ended */
+    bool handler_done;
+    bool joined;
+    pthread_mutex_t join_lock; /* one joiner at a time */
+    pthread_t io_thread, handler_thread;
+};
+
+/* ---- Small helpers ----------------------------------------------------- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fputs("pool: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void buf_reserve(pool_buf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    void *p = realloc(b->data, cap);
+    if (!p) {
+        fputs("pool: out of memory\n", stderr);
+        abort();
+    }
+    b->data = p;
+    b->cap = cap;
+}
+
+/* Drops consumed bytes; frees a big buffer once empty, so one 16 MiB message
+ * does not pin 16 MiB for the life of the pool. */
+static void buf_consume(pool_buf *b, size_t used)
+{
+    memmove(b->data, b->data + used, b->len - used);
+    b->len -= used;
+    if (b->len == 0 && b->cap > OUT_LIMIT) {
+        free(b->data);
+        *b = (pool_buf){0};
+    }
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+
+static void describe_status(int status, char *buf, size_t size)
+{
+    if (WIFSIGNALED(status))
+        snprintf(buf, size, "died from signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status))
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(buf, size, "stopped (wait status %#x)", (unsigned)status);
+}
+
+static void describe_tasks(const chunk *c, char *buf, size_t size)
+{
+    if (c->count == 1)
+        snprintf(buf, size, "task %zu", c->first);
+    else
+        snprintf(buf, size, "tasks %zu-%zu", c->first, c->first + c->count - 1);
+}
+
+/* ---- The worker process ------------------------------------------------ */
+
+/* Runs one chunk: decodes each item, calls the task, encodes the result. */
+static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *out)
+{
+    pool_task_fn fn = (pool_task_fn)(uintptr_t)h->fn;
+    frame_head reply = {.magic = FRAME_MAGIC, .count = h->count, .seq = h->seq};
+    size_t at = out->len;
+    buf_reserve(out, sizeof reply); /* the header is filled in at the end */
+    out->len += sizeof reply;
+
+    size_t used = 0;
+    for (uint32_t i = 0; i < h->count; i++) {
+        pool_value arg, result;
+        size_t k = pool_decode(body + used, h->len - used, &arg);
+        if (k == 0)
+            return -1;
+        used += k;
+        if (h->mode == MAP)
+            result = fn(&arg, 1);
+        else if (arg.type == POOL_LIST)
+            result = fn(arg.as.items, arg.len);
+        else
+            result = fn(NULL, 0);
+        pool_encode(out, &result);
+        pool_value_free(&result);
+        pool_value_free(&arg);
+    }
+    reply.len = out->len - at - sizeof reply;
+    memcpy(out->data + at, &reply, sizeof reply);
+    return 0;
+}
+
+/* Reads until in holds one whole message, blocking; false at end of file. */
+static bool read_frame(int fd, pool_buf *in, frame_head *h)
+{
+    size_t need = sizeof *h;
+    for (;;) {
+        if (in->len >= sizeof *h) {
+            memcpy(h, in->data, sizeof *h);
+            need = sizeof *h + h->len;
+        }
+        if (in->len >= need)
+            return true;
+        buf_reserve(in, need - in->len > 65536 ? need - in->len : 65536);
+        ssize_t n = read(fd, in->data + in->len, in->cap - in->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        in->len += (size_t)n;
+    }
+}
+
+static void worker_main(const pool_t *pool, int number, int task_fd, int result_fd)
+{
+    char name[16];
+    snprintf(name, sizeof name, "PoolWorker-%d", number);
+    prctl(PR_SET_NAME, name);
+
+    /* The parent's handlers are not ours, and Ctrl-C should stop us too. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* A seed of our own, so workers draw different random numbers. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long seed = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL
+                            ^ (unsigned long long)getpid() << 32 ^ (unsigned long long)number;
+    srand((unsigned)seed);
+    srandom((unsigned)(seed >> 7));
+    srand48((long)(seed >> 3));
+
+    if (pool->config.initializer)
+        pool->config.initializer(pool->config.initarg);
+
+    pool_buf in = {0}, out = {0};
+    long chunks = 0;
+    frame_head h;
+    /* End of file: the parent closed the pool, or died. */
+    while (read_frame(task_fd, &in, &h)) {
+        if (run_chunk(&h, in.data + sizeof h, &out) != 0)
+            break;
+        buf_consume(&in, sizeof h + h.len);
+
+        /* Results go back after every chunk, so a slow task never holds back
+         * the results of the quick ones before it. */
+        fflush(stdout);
+        fflush(stderr);
+        if (write_all(result_fd, out.data, out.len) != 0)
+            break;
+        out.len = 0;
+        if (pool->config.maxtasksperchild && ++chunks >= pool->config.maxtasksperchild)
+            break;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    free(in.data);
+    free(out.data);
+    _exit(0); /* not exit(): the parent's atexit handlers are not ours */
+}
+
+/* ---- The fork server --------------------------------------------------- */
+
+enum { SPAWN, REAP };
+typedef struct request {
+    int op;
+    int number;  /* SPAWN: the new worker's N */
+    pid_t pid;   /* REAP: whom to wait for */
+} request;
+typedef struct reply {
+    pid_t pid;   /* SPAWN: the worker, or -errno */
+    int status;  /* REAP: its wait status */
+} reply;
+
+/* Runs in the fork server, which has one thread and no other descriptors.
+ * It ends when the parent closes its socket or dies; its workers then get
+ * SIGKILL through PR_SET_PDEATHSIG. */
+static void server_main(const pool_t *pool, int sock)
+{
+    prctl(PR_SET_NAME, "pool-forkserver");
+    signal(SIGINT, SIG_IGN); /* the parent decides when we stop */
+    if (sock != 3) {
+        dup2(sock, 3);
+        sock = 3;
+    }
+    closefrom(4);
+    pid_t self = getpid();
+
+    request req;
+    while (recv(sock, &req, sizeof req, 0) == (ssize_t)sizeof req) {
+        reply rep = {0};
+        int fds[4] = {-1, -1, -1, -1};
+        if (req.op == REAP) {
+            while (waitpid(req.pid, &rep.status, 0) < 0 && errno == EINTR)
+                ;
+            send(sock, &rep, sizeof rep, 0);
+            continue;
+        }
+        if (pipe(fds) != 0 || pipe(fds + 2) != 0) {
+            rep.pid = -errno;
+        } else {
+            fflush(NULL);
+            rep.pid = fork();
+            if (rep.pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != self) /* the server died before the prctl */
+                    _exit(1);
+                close(sock);
+                close(fds[1]);
+                close(fds[2]);
+                worker_main(pool, req.number, fds[0], fds[3]);
+            }
+            if (rep.pid < 0)
+                rep.pid = -errno;
+        }
+        /* Pass our ends of the pipes, the task writer and the result reader. */
+        char space[CMSG_SPACE(2 * sizeof(int))] = {0};
+        struct iovec iov = {&rep, sizeof rep};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (rep.pid > 0) {
+            msg.msg_control = space;
+            msg.msg_controllen = sizeof space;
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+            int pass[2] = {fds[1], fds[2]};
+            memcpy(CMSG_DATA(cm), pass, sizeof pass);
+        }
+        sendmsg(sock, &msg, 0);
+        for (int i = 0; i < 4; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+    }
+    _exit(0);
+}
+
+/* Asks the fork server for a worker: fills in pid and both descriptors. */
+static int spawn_worker(pool_t *pool, worker *w)
+{
+    request req = {.op = SPAWN, .number = ++pool->next_number};
+    if (send(pool->server_fd, &req, sizeof req, 0) != (ssize_t)sizeof req)
+        return -1;
+    reply rep;
+    char space[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = {&rep, sizeof rep};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = space, .msg_controllen = sizeof space};
+    if (recvmsg(pool->server_fd, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof rep || rep.pid <= 0)
+        return -1;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (!cm || cm->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fds[2];
+    memcpy(fds, CMSG_DATA(cm), sizeof fds);
+    *w = (worker){.pid = rep.pid, .number = req.number,
+                  .task_fd = fds[0], .result_fd = fds[1]};
+    fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
+    fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
+    return 0;
+}
+
+static int reap_worker(pool_t *pool, pid_t pid)
+{
+    request req = {.op = REAP, .pid = pid};
+    reply rep = {0};
+    if (send(pool->server_fd, &req, sizeof req, 0) != (ssize_t)sizeof req ||
+        recv(pool->server_fd, &rep, sizeof rep, 0) != (ssize_t)sizeof rep)
+        return 0;
+    return rep.status;
+}
+
+/* ---- Jobs -------------------------------------------------------------- */
+
+/* Both take the pool lock. */
+
+/* Hands a finished job to the result handler, after taking it off the
+ * pending queue and dropping its unsent chunks, as a failed job may have. */
+static void job_finish(pool_t *pool, struct pool_result *job)
+{
+    struct pool_result **pp = &pool->pending;
+    pool->pending_tail = NULL;
+    while (*pp) {
+        if (*pp == job)
+            *pp = job->next_queued;
+        else
+            pool->pending_tail = *pp, pp = &(*pp)->next_queued;
+    }
+    for (chunk **cp = &pool->retry; *cp;) {
+        chunk *c = *cp;
+        if (c->job == job) {
+            *cp = c->next;
+            free(c);
+        } else {
+            cp = &c->next;
+        }
+    }
+    job->done = true;
+    job->next_queued = NULL;
+    if (pool->done_tail)
+        pool->done_tail->next_queued = job;
+    else
+        pool->done_head = job;
+    pool->done_tail = job;
+    pthread_cond_signal(&pool->handler_cv);
+}
+
+/* Records the first failure of a job; later ones add nothing. */
+static void job_fail(struct pool_result *job, int status, pool_value error)
+{
+    if (job->status == POOL_OK) {
+        job->status = status;
+        job->error = error;
+    } else {
+        pool_value_free(&error);
+    }
+}
+
+/* A job is finished when nothing is in flight and it failed or got all. */
+static void job_check(pool_t *pool, struct pool_result *job)
+{
+    if (!job->done && job->inflight == 0 &&
+        (job->status != POOL_OK || job->items_done == job->n_items))
+        job_finish(pool, job);
+}
+
+static void job_free(pool_t *pool, struct pool_result *job)
+{
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        pool->jobs = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    pool_value_free(&job->input);
+    pool_value_free(&job->output);
+    pool_value_free(&job->error);
+    free(job);
+}
+
+/* ---- The task handler: sending work ------------------------------------ */
+
+static void wake(pool_t *pool)
+{
+    if (!pool->wake_pending) {
+        pool->wake_pending = true;
+        uint64_t one = 1;
+        ssize_t n = write(pool->wake_fd, &one, sizeof one);
+        (void)n;
+    }
+}
+
+/* The live worker with the fewest chunks in flight that can take one more. */
+static worker *least_busy(pool_t *pool)
+{
+    worker *best = NULL;
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid <= 0 || w->inflight >= MAX_INFLIGHT ||
+            w->out.len - w->out_off >= OUT_LIMIT ||
+            (pool->config.maxtasksperchild && w->sent >= pool->config.maxtasksperchild))
+            continue;
+        if (!best || w->inflight < best->inflight)
+            best = w;
+    }
+    return best;
+}
+
+/* The next chunk to send: one a dead worker never started, else the next
+ * run of items of the oldest pending job. */
+static chunk *next_chunk(pool_t *pool)
+{
+    chunk *c = pool->retry;
+    if (c) {
+        pool->retry = c->next;
+        return c;
+    }
+    struct pool_result *job = pool->pending;
+    if (!job)
+        return NULL;
+    c = xcalloc(1, sizeof *c);
+    c->job = job;
+    c->first = job->next_item;
+    c->count = job->n_items - job->next_item;
+    if (c->count > job->chunksize)
+        c->count = job->chunksize;
+    job->next_item += c->count;
+    if (job->next_item == job->n_items) {
+        pool->pending = job->next_queued;
+        if (!pool->pending)
+            pool->pending_tail = NULL;
+    }
+    return c;
+}
+
+static void send_chunk(worker *w, chunk *c)
+{
+    struct pool_result *job = c->job;
+    frame_head h = {.magic = FRAME_MAGIC, .count = (uint32_t)c->count,
+                    .seq = w->next_seq++, .fn = (uint64_t)(uintptr_t)job->fn,
+                    .mode = job->mode};
+    if (w->out_off) {
+        buf_consume(&w->out, w->out_off);
+        w->out_off = 0;
+    }
+    size_t at = w->out.len;
+    buf_reserve(&w->out, sizeof h);
+    w->out.len += sizeof h;
+    if (job->mode == APPLY)
+        pool_encode(&w->out, &job->input);
+    else
+        for (size_t i = 0; i < c->count; i++)
+            pool_encode(&w->out, &job->input.as.items[c->first + i]);
+    h.len = w->out.len - at - sizeof h;
+    memcpy(w->out.data + at, &h, sizeof h);
+
+    c->seq = h.seq;
+    c->next = NULL;
+    if (w->tail)
+        w->tail->next = c;
+    else
+        w->head = c;
+    w->tail = c;
+    w->inflight++;
+    w->sent++;
+    job->inflight++;
+}
+
+static void dispatch(pool_t *pool)
+{
+    worker *w;
+    while ((pool->retry || pool->pending) && (w = least_busy(pool))) {
+        chunk *c = next_chunk(pool);
+        if (c->job->status != POOL_OK) { /* a failed job gets no more work */
+            struct pool_result *job = c->job;
+            free(c);
+            job_check(pool, job);
+            continue;
+        }
+        send_chunk(w, c);
+    }
+}
+
+/* ---- The task handler: results and deaths ------------------------------ */
+
+/* Forgets a dead worker: the chunk it was running fails with why, and the
+ * ones it never started go back to be sent again. */
+static void worker_lost(pool_t *pool, worker *w, const char *why)
+{
+    int status = reap_worker(pool, w->pid);
+    char how[160];
+    if (why)
+        snprintf(how, sizeof how, "%s", why);
+    else
+        describe_status(status, how, sizeof how);
+
+    chunk *c = w->head;
+    if (c) {
+        char tasks[64];
+        describe_tasks(c, tasks, sizeof tasks);
+        int code = pool->state == TERMINATE ? POOL_ETERMINATED : POOL_ETASK;
+        if (code == POOL_ETERMINATED)
+            job_fail(c->job, code, pool_error("%s terminated", tasks));
+        else
+            job_fail(c->job, code, pool_error("PoolWorker-%d (pid %d) %s while running %s",
+                                              w->number, (int)w->pid, how, tasks));
+        c->job->inflight--;
+        job_check(pool, c->job);
+        chunk *rest = c->next;
+        free(c);
+        if (rest) { /* oldest first, ahead of everything else */
+            chunk *last = rest;
+            while (last->next)
+                last = last->next;
+            last->next = pool->retry;
+            pool->retry = rest;
+            for (chunk *r = rest; r != last->next; r = r->next)
+                r->job->inflight--;
+        }
+    }
+    close(w->task_fd);
+    close(w->result_fd);
+    free(w->out.data);
+    free(w->in.data);
+    *w = (worker){.task_fd = -1, .result_fd = -1};
+}
+
+/* Takes one result message: checks it, stores the values, and returns
+ * false if it is malformed. */
+static bool take_results(pool_t *pool, worker *w, const frame_head *h, const unsigned char *body)
+{
+    chunk *c = w->head;
+    if (!c || h->seq != c->seq || h->count != c->count)
+        return false;
+    struct pool_result *job = c->job;
+
+    /* Decode everything first: a bad message must change nothing. */
+    pool_value *vals = xcalloc(c->count, sizeof *vals);
+    size_t used = 0, n = 0;
+    for (; n < c->count; n++) {
+        size_t k = pool_decode(body + used, h->len - used, &vals[n]);
+        if (k == 0)
+            break;
+        used += k;
+    }
+    if (n < c->count || used != h->len) {
+        for (size_t i = 0; i < n; i++)
+            pool_value_free(&vals[i]);
+        free(vals);
+        return false;
+    }
+
+    for (size_t i = 0; i < c->count; i++) {
+        if (vals[i].type == POOL_ERROR) {
+            job_fail(job, POOL_ETASK,
+                     pool_error("task %zu failed in PoolWorker-%d (pid %d): %s",
+                                c->first + i, w->number, (int)w->pid, vals[i].as.s));
+            pool_value_free(&vals[i]);
+        } else if (job->status != POOL_OK) {
+            pool_value_free(&vals[i]);
+        } else if (job->mode == APPLY) {
+            job->output = vals[i];
+        } else {
+            job->output.as.items[c->first + i] = vals[i];
+        }
+    }
+    free(vals);
+    job->items_done += c->count;
+    job->inflight--;
+    w->head = c->next;
+    if (!w->head)
+        w->tail = NULL;
+    w->inflight--;
+    free(c);
+    job_check(pool, job);
+    return true;
+}
+
+/* Reads what a worker sent. Returns false once the worker is gone. */
+static bool read_worker(pool_t *pool, worker *w)
+{
+    for (;;) {
+        buf_reserve(&w->in, 65536);
+        ssize_t n = read(w->result_fd, w->in.data + w->in.len, w->in.cap - w->in.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return true;
+        if (n <= 0) {
+            worker_lost(pool, w, NULL);
+            return false;
+        }
+        w->in.len += (size_t)n;
+
+        size_t used = 0;
+        frame_head h;
+        while (w->in.len - used >= sizeof h) {
+            memcpy(&h, w->in.data + used, sizeof h);
+            if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME) {
+                kill(w->pid, SIGKILL);
+                worker_lost(pool, w, "sent a malformed result");
+                return false;
+            }
+            if (w->in.len - used - sizeof h < h.len) {
+                buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
+                break;
+            }
+            if (!take_results(pool, w, &h, w->in.data + used + sizeof h)) {
+                kill(w->pid, SIGKILL);
+                worker_lost(pool, w, "sent a malformed result");
+                return false;
+            }
+            used += sizeof h + h.len;
+        }
+        buf_consume(&w->in, used);
+    }
+}
+
+static void write_worker(worker *w)
+{
+    while (w->out_off < w->out.len) {
+        ssize_t n = write(w->task_fd, w->out.data + w->out_off, w->out.len - w->out_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* full, or the worker died: poll tells us which */
+        w->out_off += (size_t)n;
+    }
+    w->out.len = w->out_off = 0;
+}
+
+/* ---- The task handler: the loop ---------------------------------------- */
+
+static bool work_left(pool_t *pool)
+{
+    if (pool->pending || pool->retry)
+        return true;
+    for (long i = 0; i < pool->processes; i++)
+        if (pool->workers[i].inflight)
+            return true;
+    return false;
+}
+
+/* Kills every worker and fails every unfinished job with "terminated". */
+static void terminate_all(pool_t *pool)
+{
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid > 0) {
+            kill(w->pid, SIGKILL);
+            worker_lost(pool, w, "was terminated");
+        }
+    }
+    for (struct pool_result *job = pool->jobs; job; job = job->next) {
+        if (!job->done) {
+            job_fail(job, POOL_ETERMINATED, pool_error("terminated"));
+            job->inflight = 0;
+            job_check(pool, job);
+        }
+    }
+    for (chunk *c = pool->retry, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    pool->retry = NULL;
+    pool->pending = pool->pending_tail = NULL;
+}
+
+/* Closes every task pipe, so idle workers see end of file and exit. */
+static void stop_workers(pool_t *pool)
+{
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid > 0) {
+            close(w->task_fd);
+            w->task_fd = -1;
+            reap_worker(pool, w->pid);
+            close(w->result_fd);
+            free(w->out.data);
+            free(w->in.data);
+            *w = (worker){.task_fd = -1, .result_fd = -1};
+        }
+    }
+}
+
+static void *task_handler(void *arg)
+{
+    pool_t *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        if (pool->state == TERMINATE) {
+            terminate_all(pool);
+            break;
+        }
+        if (pool->state == CLOSE && !work_left(pool)) {
+            stop_workers(pool);
+            break;
+        }
+        int timeout = -1;
+        for (long i = 0; i < pool->processes; i++)
+            if (pool->workers[i].pid <= 0 && spawn_worker(pool, &pool->workers[i]) != 0)
+                timeout = 100; /* try again soon */
+        dispatch(pool);
+
+        struct pollfd *p = pool->pfds;
+        p[0] = (struct pollfd){.fd = pool->wake_fd, .events = POLLIN};
+        for (long i = 0; i < pool->processes; i++) {
+            worker *w = &pool->workers[i];
+            p[1 + 2 * i] = (struct pollfd){.fd = w->pid > 0 ? w->result_fd : -1, .events = POLLIN};
+            p[2 + 2 * i] = (struct pollfd){.fd = w->out_off < w->out.len ? w->task_fd : -1,
+                                           .events = POLLOUT};
+        }
+        pthread_mutex_unlock(&pool->lock);
+        poll(p, (nfds_t)(1 + 2 * pool->processes), timeout);
+        pthread_mutex_lock(&pool->lock);
+
+        if (p[0].revents) {
+            uint64_t n;
+            ssize_t r = read(pool->wake_fd, &n, sizeof n);
+            (void)r;
+            pool->wake_pending = false;
+        }
+        for (long i = 0; i < pool->processes; i++) {
+            worker *w = &pool->workers[i];
+            if (p[2 + 2 * i].revents && w->pid > 0)
+                write_worker(w);
+            if (p[1 + 2 * i].revents && w->pid > 0)
+                read_worker(pool, w);
+        }
+    }
+    pool->io_done = true;
+    pthread_cond_signal(&pool->handler_cv);
+    pthread_cond_broadcast(&pool->ready_cv);
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* ---- The result handler: callbacks ------------------------------------- */
+
+/* Runs a callback outside the lock; a failure is reported and kept. */
+static void run_callback(struct pool_result *job, pool_callback_fn cb,
+                         const pool_value *arg, const char *which)
+{
+    pool_value r = cb(arg, job->opts.user_data);
+    if (r.type == POOL_ERROR) {
+        report("pool: %s failed: %s", which, r.as.s);
+        pool_value_free(&job->error);
+        job->error = r;
+        job->status = POOL_ECALLBACK;
+    } else {
+        pool_value_free(&r);
+    }
+}
+
+static void *result_handler(void *arg)
+{
+    pool_t *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->done_head && !pool->io_done)
+            pthread_cond_wait(&pool->handler_cv, &pool->lock);
+        struct pool_result *job = pool->done_head;
+        if (!job)
+            break;
+        pool->done_head = job->next_queued;
+        if (!pool->done_head)
+            pool->done_tail = NULL;
+        pthread_mutex_unlock(&pool->lock);
+
+        /* Until ready is set, only this thread touches the job. */
+        if (job->status == POOL_OK && job->opts.callback)
+            run_callback(job, job->opts.callback, &job->output, "callback");
+        else if (job->status != POOL_OK && job->opts.error_callback)
+            run_callback(job, job->opts.error_callback, &job->error, "error callback");
+
+        pthread_mutex_lock(&pool->lock);
+        job->ready = true;
+        pthread_cond_broadcast(&pool->ready_cv);
+        if (job->released)
+            job_free(pool, job);
+    }
+    pool->handler_done = true;
+    pthread_cond_broadcast(&pool->ready_cv);
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+static bool on_handler_thread(const pool_t *pool)
+{
+    return pthread_equal(pthread_self(), pool->handler_thread);
+}
+
+/* ---- Creating the pool ------------------------------------------------- */
+
+/* Starts a pool thread with every signal blocked, so signals go to the
+ * program's own threads, and a write to a dead worker's pipe gives EPIPE. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), pool_t *pool, const char *name)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(t, NULL, fn, pool);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        pthread_setname_np(*t, name);
+    return rc;
+}
+
+int pool_create(pool_t **out, const pool_config *config)
+{
+    pool_config cfg = config ? *config : (pool_config){0};
+    if (!out || cfg.processes < 0 || cfg.processes > MAX_PROCESSES || cfg.maxtasksperchild < 0)
+        return POOL_EINVAL;
+    *out = NULL;
+
+    pool_t *pool = xcalloc(1, sizeof *pool);
+    pool->config = cfg;
+    pool->processes = cfg.processes ? cfg.processes : sysconf(_SC_NPROCESSORS_ONLN);
+    if (pool->processes < 1)
+        pool->processes = 1;
+    pool->workers = xcalloc((size_t)pool->processes, sizeof *pool->workers);
+    pool->pfds = xcalloc((size_t)(1 + 2 * pool->processes), sizeof *pool->pfds);
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_mutex_init(&pool->join_lock, NULL);
+    pthread_cond_init(&pool->handler_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->ready_cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    int sv[2] = {-1, -1};
+    pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (pool->wake_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        goto fail;
+
+    fflush(NULL); /* or the server and every worker would print it again */
+    pool->server_pid = fork();
+    if (pool->server_pid == 0) {
+        close(sv[0]);
+        server_main(pool, sv[1]);
+    }
+    close(sv[1]);
+    pool->server_fd = sv[0];
+    if (pool->server_pid < 0)
+        goto fail;
+
+    for (long i = 0; i < pool->processes; i++)
+        if (spawn_worker(pool, &pool->workers[i]) != 0)
+            goto fail;
+    if (start_thread(&pool->io_thread, task_handler, pool, "task-handler") != 0)
+        goto fail;
+    if (start_thread(&pool->handler_thread, result_handler, pool, "result-handler") != 0) {
+        pool_terminate(pool);
+        pthread_join(pool->io_thread, NULL);
+        goto fail_threads;
+    }
+    *out = pool;
+    return POOL_OK;
+
+fail:
+    pool->io_done = pool->handler_done = true;
+fail_threads:
+    {
+        int saved = errno;
+        for (long i = 0; i < pool->processes; i++)
+            if (pool->workers[i].pid > 0) {
+                kill(pool->workers[i].pid, SIGKILL);
+                worker_lost(pool, &pool->workers[i], "was stopped");
+            }
+        if (pool->server_fd > 0)
+            close(pool->server_fd);
+        if (pool->server_pid > 0)
+            waitpid(pool->server_pid, NULL, 0);
+        if (pool->wake_fd >= 0)
+            close(pool->wake_fd);
+        free(pool->workers);
+        free(pool->pfds);
+        free(pool);
+        errno = saved;
+    }
+    return POOL_ESYS;
+}
+
+long pool_processes(const pool_t *pool)
+{
+    return pool ? pool->processes : POOL_EINVAL;
+}
+
+/* ---- Submitting -------------------------------------------------------- */
+
+static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value input,
+                  const pool_opts *opts, pool_result **result)
+{
+    pool_opts o = opts ? *opts : (pool_opts){0};
+    if (result)
+        *result = NULL;
+    bool ok = pool && fn && result && o.chunksize >= 0 && o.chunksize <= MAX_CHUNKSIZE;
+    if (mode == APPLY)
+        ok = ok && (input.type == POOL_LIST || input.type == POOL_NONE);
+    else
+        ok = ok && input.type == POOL_LIST;
+    for (uint32_t i = 0; ok && mode == STARMAP && i < input.len; i++)
+        ok = input.as.items[i].type == POOL_LIST;
+    if (!ok) {
+        pool_value_free(&input);
+        return POOL_EINVAL;
+    }
+
+    struct pool_result *job = xcalloc(1, sizeof *job);
+    job->pool = pool;
+    job->fn = fn;
+    job->mode = mode;
+    job->input = input;
+    job->opts = o;
+    job->n_items = mode == APPLY ? 1 : input.len;
+    if (mode != APPLY)
+        job->output = pool_list(job->n_items);
+    job->chunksize = (size_t)o.chunksize;
+    if (job->chunksize == 0) { /* Python's default: four chunks per worker */
+        size_t per = 4 * (size_t)pool->processes;
+        job->chunksize = (job->n_items + per - 1) / per;
+        if (job->chunksize == 0)
+            job->chunksize = 1;
+    }
+
+    pthread_mutex_lock(&pool->lock);
+    if (pool->state != RUN) {
+        pthread_mutex_unlock(&pool->lock);
+        pool_value_free(&job->input);
+        pool_value_free(&job->output);
+        free(job);
+        return POOL_ENOTRUNNING;
+    }
+    job->next = pool->jobs;
+    if (pool->jobs)
+        pool->jobs->prev = job;
+    pool->jobs = job;
+    if (job->n_items == 0) {
+        job_finish(pool, job); /* an empty map is done at once */
+    } else {
+        if (pool->pending_tail)
+            pool->pending_tail->next_queued = job;
+        else
+            pool->pending = job;
+        pool->pending_tail = job;
+        wake(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    *result = job;
+    return POOL_OK;
+}
+
+int pool_apply_async(pool_t *pool, pool_task_fn fn, pool_value args,
+                     const pool_opts *opts, pool_result **result)
+{
+    return submit(pool, fn, APPLY, args, opts, result);
+}
+
+int pool_map_async(pool_t *pool, pool_task_fn fn, pool_value items,
+                   const pool_opts *opts, pool_result **result)
+{
+    return submit(pool, fn, MAP, items, opts, result);
+}
+
+int pool_starmap_async(pool_t *pool, pool_task_fn fn, pool_value items,
+                       const pool_opts *opts, pool_result **result)
+{
+    return submit(pool, fn, STARMAP, items, opts, result);
+}
+
+/* The blocking forms: submit, wait, and move the outcome to the caller. */
+static int blocking(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value input,
+                    const pool_opts *opts, pool_value *out)
+{
+    if (out)
+        *out = pool_none();
+    if (pool && on_handler_thread(pool)) {
+        pool_value_free(&input);
+        return POOL_EDEADLK;
+    }
+    if (!out) {
+        pool_value_free(&input);
+        return POOL_EINVAL;
+    }
+    pool_result *r;
+    int rc = submit(pool, fn, mode, input, opts, &r);
+    if (rc != POOL_OK)
+        return rc;
+    pool_result_wait(r, POOL_FOREVER);
+    pthread_mutex_lock(&pool->lock);
+    rc = r->status;
+    if (rc == POOL_OK) {
+        *out = r->output;
+        r->output = pool_none();
+    } else {
+        *out = r->error;
+        r->error = pool_none();
+    }
+    pthread_mutex_unlock(&pool->lock);
+    pool_result_release(r);
+    return rc;
+}
+
+int pool_apply(pool_t *pool, pool_task_fn fn, pool_value args,
+               const pool_opts *opts, pool_value *out)
+{
+    return blocking(pool, fn, APPLY, args, opts, out);
+}
+
+int pool_map(pool_t *pool, pool_task_fn fn, pool_value items,
+             const pool_opts *opts, pool_value *out)
+{
+    return blocking(pool, fn, MAP, items, opts, out);
+}
+
+int pool_starmap(pool_t *pool, pool_task_fn fn, pool_value items,
+                 const pool_opts *opts, pool_value *out)
+{
+    return blocking(pool, fn, STARMAP, items, opts, out);
+}
+
+/* ---- Closing, terminating, joining ------------------------------------- */
+
+int pool_close(pool_t *pool)
+{
+    if (!pool)
+        return POOL_EINVAL;
+    pthread_mutex_lock(&pool->lock);
+    if (pool->state == RUN) {
+        pool->state = CLOSE;
+        wake(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return POOL_OK;
+}
+
+int pool_terminate(pool_t *pool)
+{
+    if (!pool)
+        return POOL_EINVAL;
+    pthread_mutex_lock(&pool->lock);
+    pool->state = TERMINATE;
+    wake(pool);
+    while (!pool->io_done) /* workers are gone when this returns */
+        pthread_cond_wait(&pool->ready_cv, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+    return POOL_OK;
+}
+
+int pool_join(pool_t *pool)
+{
+    if (!pool)
+        return POOL_EINVAL;
+    if (on_handler_thread(pool))
+        return POOL_EDEADLK;
+    pthread_mutex_lock(&pool->lock);
+    enum state state = pool->state;
+    pthread_mutex_unlock(&pool->lock);
+    if (state == RUN)
+        return POOL_ERUNNING;
+
+    pthread_mutex_lock(&pool->join_lock);
+    if (!pool->joined) {
+        pthread_join(pool->io_thread, NULL);
+        pthread_join(pool->handler_thread, NULL);
+        close(pool->server_fd); /* the fork server sees end of file and exits */
+        while (waitpid(pool->server_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        pool->joined = true;
+    }
+    pthread_mutex_unlock(&pool->join_lock);
+    return POOL_OK;
+}
+
+void pool_destroy(pool_t *pool)
+{
+    if (!pool)
+        return;
+    if (on_handler_thread(pool)) {
+        report("pool: pool_destroy called from a callback; ignored");
+        return;
+    }
+    if (!pool->joined) {
+        pool_terminate(pool);
+        pool_join(pool);
+    }
+    while (pool->jobs)
+        job_free(pool, pool->jobs);
+    close(pool->wake_fd);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_destroy(&pool->join_lock);
+    pthread_cond_destroy(&pool->handler_cv);
+    pthread_cond_destroy(&pool->ready_cv);
+    free(pool->workers);
+    free(pool->pfds);
+    free(pool);
+}
+
+/* ---- Handles ----------------------------------------------------------- */
+
+int pool_result_wait(pool_result *result, double timeout)
+{
+    if (!result)
+        return POOL_EINVAL;
+    pool_t *pool = result->pool;
+    pthread_mutex_lock(&pool->lock);
+    if (!result->ready && on_handler_thread(pool)) {
+        pthread_mutex_unlock(&pool->lock);
+        return POOL_EDEADLK;
+    }
+    if (timeout > 1e9) /* about 30 years: the same as forever */
+        timeout = POOL_FOREVER;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout >= 0) {
+        long long ns = deadline.tv_nsec + (long long)((timeout - (long long)timeout) * 1e9);
+        deadline.tv_sec += (time_t)timeout + ns / 1000000000;
+        deadline.tv_nsec = ns % 1000000000;
+    }
+    int rc = 0;
+    while (!result->ready && rc != ETIMEDOUT) {
+        if (timeout < 0)
+            pthread_cond_wait(&pool->ready_cv, &pool->lock);
+        else
+            rc = pthread_cond_timedwait(&pool->ready_cv, &pool->lock, &deadline);
+    }
+    bool ready = result->ready;
+    pthread_mutex_unlock(&pool->lock);
+    return ready ? POOL_OK : POOL_ETIMEDOUT;
+}
+
+int pool_result_get(pool_result *result, double timeout, const pool_value **value)
+{
+    if (!result || !value)
+        return POOL_EINVAL;
+    int rc = pool_result_wait(result, timeout);
+    if (rc != POOL_OK)
+        return rc;
+    pthread_mutex_lock(&result->pool->lock);
+    rc = result->status;
+    *value = rc == POOL_OK ? &result->output : &result->error;
+    pthread_mutex_unlock(&result->pool->lock);
+    return rc;
+}
+
+bool pool_result_ready(pool_result *result)
+{
+    if (!result)
+        return false;
+    pthread_mutex_lock(&result->pool->lock);
+    bool ready = result->ready;
+    pthread_mutex_unlock(&result->pool->lock);
+    return ready;
+}
+
+bool pool_result_successful(pool_result *result)
+{
+    if (!result)
+        return false;
+    pthread_mutex_lock(&result->pool->lock);
+    bool ok = result->ready && result->status == POOL_OK;
+    pthread_mutex_unlock(&result->pool->lock);
+    return ok;
+}
+
+void pool_result_release(pool_result *result)
+{
+    if (!result)
+        return;
+    pool_t *pool = result->pool;
+    pthread_mutex_lock(&pool->lock);
+    result->released = true;
+    if (result->ready)
+        job_free(pool, result);
+    pthread_mutex_unlock(&pool->lock);
+}

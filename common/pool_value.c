@@ -1,0 +1,374 @@
+/* pool_value.c - the values that cross the process boundary: building and
+ * freeing them, printing them as Python would, and their wire format. */
+#include "pool.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Memory ------------------------------------------------------------ */
+
+/* Out of memory is fatal here, as in most small C programs: it keeps every
+ * caller free of a failure path it could not handle anyway. */
+static void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        fputs("pool: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *old, size_t size)
+{
+    void *p = realloc(old, size ? size : 1);
+    if (!p) {
+        fputs("pool: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+/* ---- Building and freeing ---------------------------------------------- */
+
+pool_value pool_none(void) { return (pool_value){.type = POOL_NONE}; }
+pool_value pool_int(long long i) { return (pool_value){.type = POOL_INT, .as.i = i}; }
+pool_value pool_float(double f) { return (pool_value){.type = POOL_FLOAT, .as.f = f}; }
+
+/* Strings, bytes and errors share one layout: len bytes and a NUL after. */
+static pool_value blob(pool_type type, const void *data, size_t len)
+{
+    if (len > UINT32_MAX) {
+        fputs("pool: value larger than 4 GiB\n", stderr);
+        abort();
+    }
+    pool_value v = {.type = type, .len = (uint32_t)len};
+    v.as.s = xmalloc(len + 1);
+    if (len)
+        memcpy(v.as.s, data, len);
+    v.as.s[len] = '\0';
+    return v;
+}
+
+pool_value pool_str(const char *s) { return blob(POOL_STR, s, strlen(s)); }
+pool_value pool_bytes(const void *data, size_t len) { return blob(POOL_BYTES, data, len); }
+
+pool_value pool_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return blob(POOL_ERROR, msg, strlen(msg));
+}
+
+pool_value pool_list(size_t len)
+{
+    if (len > UINT32_MAX) {
+        fputs("pool: list longer than 2^32 - 1 items\n", stderr);
+        abort();
+    }
+    pool_value v = {.type = POOL_LIST, .len = (uint32_t)len};
+    v.as.items = xmalloc(len * sizeof *v.as.items);
+    for (size_t i = 0; i < len; i++)
+        v.as.items[i] = pool_none();
+    return v;
+}
+
+pool_value pool_tuple(size_t n, ...)
+{
+    pool_value v = pool_list(n);
+    va_list ap;
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++)
+        v.as.items[i] = va_arg(ap, pool_value);
+    va_end(ap);
+    return v;
+}
+
+pool_value pool_range(size_t n)
+{
+    pool_value v = pool_list(n);
+    for (size_t i = 0; i < n; i++)
+        v.as.items[i] = pool_int((long long)i);
+    return v;
+}
+
+pool_value pool_value_copy(const pool_value *value)
+{
+    switch (value->type) {
+    case POOL_STR:
+    case POOL_BYTES:
+    case POOL_ERROR:
+        return blob(value->type, value->as.s, value->len);
+    case POOL_LIST: {
+        pool_value v = pool_list(value->len);
+        for (uint32_t i = 0; i < value->len; i++)
+            v.as.items[i] = pool_value_copy(&value->as.items[i]);
+        return v;
+    }
+    default:
+        return *value;
+    }
+}
+
+void pool_value_free(pool_value *value)
+{
+    if (!value)
+        return;
+    if (value->type == POOL_LIST) {
+        for (uint32_t i = 0; i < value->len; i++)
+            pool_value_free(&value->as.items[i]);
+        free(value->as.items);
+    } else if (value->type == POOL_STR || value->type == POOL_BYTES ||
+               value->type == POOL_ERROR) {
+        free(value->as.s);
+    }
+    *value = pool_none();
+}
+
+/* ---- Printing as Python's repr() --------------------------------------- */
+
+/* The shortest %.*e that reads back to f, laid out by Python's rule:
+ * plain digits for exponents from -4 to 15, scientific notation beyond. */
+int pool_float_repr(double f, char *buf, size_t size)
+{
+    if (isnan(f))
+        return snprintf(buf, size, "nan");
+    if (isinf(f))
+        return snprintf(buf, size, f < 0 ? "-inf" : "inf");
+
+    char sci[40];
+    for (int prec = 0; prec < DBL_DECIMAL_DIG; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, f);
+        if (strtod(sci, NULL) == f)
+            break;
+    }
+    /* sci is now "[-]d[.ddd]e[+-]XX": split it into sign, digits and exponent. */
+    const char *p = sci;
+    int neg = (*p == '-');
+    p += neg;
+    char digits[32];
+    int nd = 0;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    digits[nd] = '\0';
+    int exp = atoi(p + 1);
+
+    char out[64];
+    int n = 0;
+    if (neg)
+        out[n++] = '-';
+    if (exp < -4 || exp >= 16) {
+        out[n++] = digits[0];
+        if (nd > 1)
+            n += sprintf(out + n, ".%s", digits + 1);
+        n += sprintf(out + n, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
+    } else if (exp < 0) {
+        n += sprintf(out + n, "0.");
+        for (int z = 0; z < -exp - 1; z++)
+            out[n++] = '0';
+        n += sprintf(out + n, "%s", digits);
+    } else if (nd > exp + 1) {
+        n += sprintf(out + n, "%.*s.%s", exp + 1, digits, digits + exp + 1);
+    } else {
+        n += sprintf(out + n, "%s", digits);
+        for (int z = 0; z < exp + 1 - nd; z++)
+            out[n++] = '0';
+        n += sprintf(out + n, ".0");
+    }
+    return snprintf(buf, size, "%s", out);
+}
+
+/* A small appender that counts what it could not fit, like snprintf. */
+typedef struct {
+    char *buf;
+    size_t size, len;
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(out_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->len < o->size ? o->size - o->len : 0;
+    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void put_quoted(out_t *o, const unsigned char *s, size_t len, const char *prefix)
+{
+    put(o, "%s'", prefix);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '\'' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c == '\n')
+            put(o, "\\n");
+        else if (c < 0x20 || c >= 0x7f)
+            put(o, "\\x%02x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "'");
+}
+
+static void repr(out_t *o, const pool_value *v)
+{
+    char num[40];
+    switch (v->type) {
+    case POOL_NONE:
+        put(o, "None");
+        break;
+    case POOL_INT:
+        put(o, "%lld", v->as.i);
+        break;
+    case POOL_FLOAT:
+        pool_float_repr(v->as.f, num, sizeof num);
+        put(o, "%s", num);
+        break;
+    case POOL_STR:
+        put_quoted(o, (const unsigned char *)v->as.s, v->len, "");
+        break;
+    case POOL_BYTES:
+        put_quoted(o, v->as.bytes, v->len, "b");
+        break;
+    case POOL_LIST:
+        put(o, "[");
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i)
+                put(o, ", ");
+            repr(o, &v->as.items[i]);
+        }
+        put(o, "]");
+        break;
+    case POOL_ERROR:
+        put(o, "Error(");
+        put_quoted(o, (const unsigned char *)v->as.s, v->len, "");
+        put(o, ")");
+        break;
+    }
+}
+
+int pool_value_repr(const pool_value *value, char *buf, size_t size)
+{
+    out_t o = {buf, size, 0};
+    if (size)
+        buf[0] = '\0';
+    repr(&o, value);
+    return (int)o.len;
+}
+
+/* ---- Wire format ------------------------------------------------------- */
+
+/* One tag byte, then: 8 bytes for an int or a float, a 4-byte length and
+ * the bytes for a string, bytes or error, a 4-byte count and the items for
+ * a list. Numbers are in host order: both ends are the same program. */
+
+static void buf_put(pool_buf *buf, const void *data, size_t len)
+{
+    if (buf->len + len > buf->cap) {
+        size_t cap = buf->cap ? buf->cap * 2 : 256;
+        while (cap < buf->len + len)
+            cap *= 2;
+        buf->data = xrealloc(buf->data, cap);
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+}
+
+void pool_encode(pool_buf *buf, const pool_value *value)
+{
+    unsigned char tag = (unsigned char)value->type;
+    buf_put(buf, &tag, 1);
+    switch (value->type) {
+    case POOL_NONE:
+        break;
+    case POOL_INT:
+        buf_put(buf, &value->as.i, 8);
+        break;
+    case POOL_FLOAT:
+        buf_put(buf, &value->as.f, 8);
+        break;
+    case POOL_STR:
+    case POOL_BYTES:
+    case POOL_ERROR:
+        buf_put(buf, &value->len, 4);
+        buf_put(buf, value->as.s, value->len);
+        break;
+    case POOL_LIST:
+        buf_put(buf, &value->len, 4);
+        for (uint32_t i = 0; i < value->len; i++)
+            pool_encode(buf, &value->as.items[i]);
+        break;
+    }
+}
+
+/* Nesting deeper than this is refused, so hostile input cannot overflow
+ * the stack. */
+#define MAX_DEPTH 64
+
+static size_t decode(const unsigned char *data, size_t len, pool_value *v, int depth)
+{
+    *v = pool_none();
+    if (len < 1 || depth > MAX_DEPTH)
+        return 0;
+    size_t used = 1;
+    uint32_t n;
+    switch (data[0]) {
+    case POOL_NONE:
+        return 1;
+    case POOL_INT:
+    case POOL_FLOAT:
+        if (len < 9)
+            return 0;
+        v->type = data[0];
+        memcpy(&v->as.i, data + 1, 8);
+        return 9;
+    case POOL_STR:
+    case POOL_BYTES:
+    case POOL_ERROR:
+        if (len < 5)
+            return 0;
+        memcpy(&n, data + 1, 4);
+        if (n > len - 5)
+            return 0;
+        *v = blob(data[0], data + 5, n);
+        return 5 + (size_t)n;
+    case POOL_LIST:
+        if (len < 5)
+            return 0;
+        memcpy(&n, data + 1, 4);
+        used = 5;
+        if (n > len - used) /* every item takes at least one byte */
+            return 0;
+        *v = pool_list(n);
+        for (uint32_t i = 0; i < n; i++) {
+            size_t k = decode(data + used, len - used, &v->as.items[i], depth + 1);
+            if (k == 0) {
+                pool_value_free(v);
+                return 0;
+            }
+            used += k;
+        }
+        return used;
+    default:
+        return 0;
+    }
+}
+
+size_t pool_decode(const unsigned char *data, size_t len, pool_value *value)
+{
+    return decode(data, len, value, 0);
+}
