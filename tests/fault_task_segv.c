@@ -1,0 +1,30 @@
+/* fault_task_segv: a task that dereferences a bad pointer.
+ * The submission fails with POOL_ETASK naming the worker's pid and SIGSEGV,
+ * tasks next to it are not lost, the worker is replaced, and nothing
+ * outlives the pool (see fu_death_scenario). */
+#include "fault_util.h"
+
+/* Under a sanitizer the worker must still die of the signal itself. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "handle_segv=0"; }
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) { return "handle_segv=0"; }
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void) { return "handle_segv=0"; }
+
+static int *volatile bad_pointer;
+
+static pool_value task_segv(const pool_value *args, size_t nargs)
+{
+    if (fu_death_mark(args, nargs)) {
+        *bad_pointer = 42;
+        raise(SIGSEGV); /* not reached */
+    }
+    return pool_int(args[0].as.i * 2);
+}
+
+int main(void)
+{
+    fu_death_scenario("fault_task_segv", task_segv, SIGSEGV, 0, false);
+    return check_done("fault_task_segv");
+}
