@@ -292,7 +292,7 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
     }
 }
 
-static void worker_main(const pool_t *pool, int number, int task_fd, int result_fd)
+static void worker_main(const pool_config *config, int number, int task_fd, int result_fd)
 {
     char name[16];
     snprintf(name, sizeof name, "PoolWorker-%d", number);
@@ -315,8 +315,8 @@ static void worker_main(const pool_t *pool, int number, int task_fd, int result_
     srandom((unsigned)(seed >> 7));
     srand48((long)(seed >> 3));
 
-    if (pool->config.initializer)
-        pool->config.initializer(pool->config.initarg);
+    if (config->initializer)
+        config->initializer(config->initarg);
 
     pool_buf in = {0}, out = {0};
     long chunks = 0;
@@ -334,7 +334,7 @@ static void worker_main(const pool_t *pool, int number, int task_fd, int result_
         if (write_all(result_fd, out.data, out.len) != 0)
             break;
         out.len = 0;
-        if (pool->config.maxtasksperchild && ++chunks >= pool->config.maxtasksperchild)
+        if (config->maxtasksperchild && ++chunks >= config->maxtasksperchild)
             break;
     }
     fflush(stdout);
@@ -360,8 +360,14 @@ typedef struct reply {
 /* Runs in the fork server, which has one thread and no other descriptors.
  * It ends when the parent closes its socket or dies; its workers then get
  * SIGKILL through PR_SET_PDEATHSIG. */
-static void server_main(const pool_t *pool, int sock)
+static void server_main(pool_t *pool, int sock)
 {
+    /* Keep only the configuration of our copy of the pool. */
+    pool_config config = pool->config;
+    free(pool->workers);
+    free(pool->pfds);
+    free(pool);
+
     prctl(PR_SET_NAME, "pool-forkserver");
     signal(SIGINT, SIG_IGN); /* the parent decides when we stop */
     if (sock != 3) {
@@ -393,7 +399,7 @@ static void server_main(const pool_t *pool, int sock)
                 close(sock);
                 close(fds[1]);
                 close(fds[2]);
-                worker_main(pool, req.number, fds[0], fds[3]);
+                worker_main(&config, req.number, fds[0], fds[3]);
             }
             if (rep.pid < 0)
                 rep.pid = -errno;

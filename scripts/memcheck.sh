@@ -1,0 +1,48 @@
+#!/bin/sh
+# memcheck.sh PROGRAM [ARGS...]
+# Runs PROGRAM under Valgrind's memcheck, following every forked process
+# (fork server and workers), one log per process. It fails when any process
+# reports a memory error or a definite leak, or when PROGRAM itself exits
+# with a descriptor open that it did not inherit. `ctest -T memcheck` would
+# miss the children, so every memcheck test goes through here.
+set -u
+[ $# -ge 1 ] || { echo "usage: memcheck.sh PROGRAM [ARGS...]" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "memcheck.sh: valgrind not found (apt-get install valgrind)" >&2; exit 2; }
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/memcheck.XXXXXX")
+trap 'rm -rf "$logs"' EXIT
+
+valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite \
+    --track-fds=yes --vgdb=no --log-file="$logs/vg.%p" "$@" &
+pid=$!
+wait "$pid"
+status=$?
+
+failed=0
+for log in "$logs"/vg.*; do
+    [ -e "$log" ] || continue
+    if ! grep -q "ERROR SUMMARY: 0 errors" "$log"; then
+        echo "memcheck: process ${log##*.} reported errors:" >&2
+        cat "$log" >&2
+        failed=1
+    fi
+done
+
+# Descriptors the program opened and never closed; inherited ones are fine.
+parent="$logs/vg.$pid"
+if [ -e "$parent" ]; then
+    leaked=$(awk '/^==[0-9]+== Open .* [0-9]+/ { open = $0; next }
+                  open != "" && /inherited from parent/ { open = ""; next }
+                  open != "" && /==[0-9]+==    at / { print open; open = "" }' "$parent")
+    if [ -n "$leaked" ]; then
+        echo "memcheck: $1 left descriptors open at exit:" >&2
+        echo "$leaked" >&2
+        failed=1
+    fi
+else
+    echo "memcheck: no Valgrind log for $1 (pid $pid)" >&2
+    failed=1
+fi
+
+[ "$failed" = 0 ] || exit 1
+exit "$status"
