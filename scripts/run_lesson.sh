@@ -107,8 +107,14 @@ if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     fail "the lesson did not finish within $limit seconds, so it was stopped." \
         "A lesson that hangs is usually waiting for a result that never becomes ready."
 elif [ "$status" -ne "$want_status" ]; then
-    fail "the lesson should exit with status $want_status, but it exited with status $status." \
-        "A status above 128 means it was killed by signal $((status > 128 ? status - 128 : 0))."
+    if [ "$status" -gt 128 ]; then
+        fail "the lesson should exit with status $want_status, but it was killed by signal $((status - 128))."
+    elif [ -n "$wrap" ]; then
+        fail "the lesson should exit with status $want_status, but it exited with status $status." \
+            "It ran under $(basename "$wrap"), whose own report (if any) is on stderr below."
+    else
+        fail "the lesson should exit with status $want_status, but it exited with status $status."
+    fi
 fi
 
 if [ -n "$wrap" ]; then

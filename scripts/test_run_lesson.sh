@@ -72,6 +72,10 @@ for i in 2 0 4 1; do echo "Task $i executing with 0.$i$i"; done
 for i in 0 1 2 3 4; do echo "Callback got: 0.$i$i"; done
 echo "Task 3 executing with 0.33"
 EOF
+expect_verdict fail 02_map_async_callback.txt 02_same_seed <<'EOF'
+for i in 0 1 2 3 4; do echo "Task $i executing with 0.5"; done
+for i in 0 1 2 3 4; do echo "Callback got: 0.5"; done
+EOF
 expect_verdict fail 02_map_async_callback.txt 02_task_twice <<'EOF'
 for i in 2 0 4 1 3 3; do echo "Task $i executing with 0.$i$i"; done
 for i in 0 1 2 3 4; do echo "Callback got: 0.$i$i"; done
