@@ -148,7 +148,7 @@ static inline void fu_print_fds(FILE *out)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.' || atoi(e->d_name) == self)
             continue;
-        char path[64], target[256];
+        char path[300], target[256];
         snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
         ssize_t n = readlink(path, target, sizeof target - 1);
         target[n > 0 ? n : 0] = '\0';
