@@ -1,0 +1,4 @@
+# make mutants: applies each tests/mutants/*.patch to a copy of the tree in
+# $(BUILD)/mutants, builds it, and shows that the lesson checks catch it.
+mutants: filecheck
+	tests/mutants/run_mutants.sh $(BUILD)/mutants
