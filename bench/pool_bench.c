@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,6 +184,40 @@ static void reap(pid_t pid)
 
 /* ---- The floor: pipes and fork, no pool -------------------------------- */
 
+/* Where the two processes of a floor measurement run: parent_cpu and
+ * child_cpu, or anywhere when they are -1. On this kind of machine a wakeup
+ * across CPUs costs far more than one on the same CPU, and an unpinned pair
+ * lands on either, so the figure would jump from run to run. */
+static int parent_cpu = -1, child_cpu = -1;
+static cpu_set_t saved_affinity;
+
+static void pin_to(int cpu)
+{
+    if (cpu < 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        die("sched_setaffinity(CPU %d): %s", cpu, strerror(errno));
+}
+
+static void pin_begin(int parent, int child)
+{
+    parent_cpu = parent;
+    child_cpu = child;
+    if (sched_getaffinity(0, sizeof saved_affinity, &saved_affinity) != 0)
+        die("sched_getaffinity: %s", strerror(errno));
+    pin_to(parent);
+}
+
+static void pin_end(void)
+{
+    if (parent_cpu >= 0 && sched_setaffinity(0, sizeof saved_affinity, &saved_affinity) != 0)
+        die("sched_setaffinity: %s", strerror(errno));
+    parent_cpu = child_cpu = -1;
+}
+
 /* One byte to a child and back, rt_iters times: microseconds per round trip. */
 static double floor_round_trip(long iters)
 {
@@ -191,6 +226,7 @@ static double floor_round_trip(long iters)
     xpipe(down);
     pid_t pid = xfork();
     if (pid == 0) {
+        pin_to(child_cpu);
         close(up[1]);
         close(down[0]);
         char c;
@@ -223,6 +259,7 @@ static double floor_pipelined(long iters)
     xpipe(ack);
     pid_t pid = xfork();
     if (pid == 0) {
+        pin_to(child_cpu);
         close(data[1]);
         close(ack[0]);
         char m[MSG_SIZE];
@@ -275,6 +312,7 @@ static double floor_bulk(long bytes)
     memset(buf, 0x5a, (size_t)bytes);
     pid_t pid = xfork();
     if (pid == 0) {
+        pin_to(child_cpu);
         close(up[1]);
         close(down[0]);
         char *in = xmalloc((size_t)bytes);
@@ -299,6 +337,59 @@ static double floor_bulk(long bytes)
     free(buf);
     free(back);
     return 2.0 * (double)bytes / t / 1e6;
+}
+
+typedef struct floor_fig {
+    double rt1, rt2;     /* F1: pipe round trip, one CPU / two CPUs, us */
+    double msg1, msg2;   /* F2: pipelined message, us */
+    double fork;         /* F3: fork + exit + wait, us */
+    double bulk1, bulk2; /* F4: bulk echo, MB/s */
+} floor_fig;
+
+/* The first two CPUs this process may run on; false with only one. */
+static bool two_cpus(int *a, int *b)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return false;
+    *a = *b = -1;
+    for (int i = 0; i < CPU_SETSIZE && *b < 0; i++)
+        if (CPU_ISSET(i, &set)) {
+            if (*a < 0)
+                *a = i;
+            else
+                *b = i;
+        }
+    return *b >= 0;
+}
+
+static double floor_median(double (*fn)(long), long arg, int reps, int pcpu, int ccpu)
+{
+    double *v = xmalloc((size_t)reps * sizeof *v);
+    pin_begin(pcpu, ccpu);
+    for (int r = 0; r < reps; r++)
+        v[r] = fn(arg);
+    pin_end();
+    double m = median(v, reps);
+    free(v);
+    return m;
+}
+
+static void measure_floor(const sizes *sz, floor_fig *f)
+{
+    int a = -1, b = -1;
+    bool two = two_cpus(&a, &b);
+    if (a < 0)
+        a = -1; /* no affinity to read: leave both unpinned */
+    f->rt1 = floor_median(floor_round_trip, sz->rt_iters, sz->reps, a, a);
+    f->msg1 = floor_median(floor_pipelined, sz->msg_iters, sz->reps, a, a);
+    f->bulk1 = floor_median(floor_bulk, sz->bytes, sz->reps, a, a);
+    if (two) {
+        f->rt2 = floor_median(floor_round_trip, sz->rt_iters, sz->reps, a, b);
+        f->msg2 = floor_median(floor_pipelined, sz->msg_iters, sz->reps, a, b);
+        f->bulk2 = floor_median(floor_bulk, sz->bytes, sz->reps, a, b);
+    }
+    f->fork = floor_median(floor_fork, sz->fork_iters, sz->reps, -1, -1);
 }
 
 /* ---- Tasks ------------------------------------------------------------- */
@@ -879,12 +970,13 @@ static void usage(FILE *f)
 {
     fputs("usage: pool_bench [--quick] [--script PATH] [--python PROG] [--no-python]\n"
           "                  [--reps N] [--tasks N] [--items N] [--bytes N]\n"
-          "                  [--cpu-secs S] [--timeout S] [--only floor|c]\n"
+          "                  [--cpu-secs S] [--timeout S] [--only LIST]\n"
           "  --quick        tiny sizes, for the smoke test (no thresholds anywhere)\n"
           "  --script PATH  the Python side (default bench/pool_bench.py)\n"
           "  --python PROG  the interpreter (default python3)\n"
           "  --no-python    print the C column only\n"
-          "  --only floor   measure the floor only; --only c: the C pool only\n"
+          "  --only LIST    only these, comma-separated, no Python: floor, c (every C\n"
+          "                 case), start, apply, map1, map, bytes, cpu, rss\n"
           "  --timeout S    the whole run, and the Python run, each get S seconds\n",
           f);
 }
@@ -928,8 +1020,6 @@ int main(int argc, char **argv)
             python = v, i++;
         } else if (strcmp(a, "--only") == 0) {
             only = v, i++;
-            if (strcmp(only, "floor") != 0 && strcmp(only, "c") != 0)
-                die("--only wants floor or c");
         } else if (strcmp(a, "--reps") == 0) {
             reps = arg_long(a, v), i++;
         } else if (strcmp(a, "--tasks") == 0) {
@@ -968,39 +1058,60 @@ int main(int argc, char **argv)
      * and the pool's workers die with their parent. Python gets its own. */
     alarm((unsigned)timeout * (use_python ? 2 : 1) + 10);
 
-    bool do_floor = !only || strcmp(only, "floor") == 0;
-    bool do_c = !only || strcmp(only, "c") == 0;
+    /* Which parts run: all of them, or those --only names (for profiling
+     * one case with perf or strace). */
+    static const char *const part_names[] = {"floor", "start", "apply", "map1",
+                                             "map", "bytes", "cpu", "rss"};
+    enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_N };
+    bool part[P_N];
+    for (int k = 0; k < P_N; k++)
+        part[k] = !only;
+    if (only) {
+        char *list = strdup(only);
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+             t = strtok_r(NULL, ",", &save)) {
+            bool found = strcmp(t, "c") == 0;
+            for (int k = 1; found && k < P_N; k++)
+                part[k] = true;
+            for (int k = 0; k < P_N; k++)
+                if (strcmp(t, part_names[k]) == 0)
+                    part[k] = found = true;
+            if (!found)
+                die("--only: unknown part \"%s\"", t);
+        }
+        free(list);
+    }
+    bool do_floor = part[P_FLOOR];
+    bool do_c = false;
+    for (int k = 1; k < P_N; k++)
+        do_c = do_c || part[k];
     double nan_ = NAN;
 
     /* The floor first, while this process is small (fork copies its page
      * tables), and with no pool running beside it. */
-    double f_rt = nan_, f_msg = nan_, f_fork = nan_, f_bulk = nan_;
-    if (do_floor) {
-        double *v = xmalloc((size_t)sz.reps * sizeof *v);
-        for (int r = 0; r < sz.reps; r++)
-            v[r] = floor_round_trip(sz.rt_iters);
-        f_rt = median(v, sz.reps);
-        for (int r = 0; r < sz.reps; r++)
-            v[r] = floor_pipelined(sz.msg_iters);
-        f_msg = median(v, sz.reps);
-        for (int r = 0; r < sz.reps; r++)
-            v[r] = floor_fork(sz.fork_iters);
-        f_fork = median(v, sz.reps);
-        for (int r = 0; r < sz.reps; r++)
-            v[r] = floor_bulk(sz.bytes);
-        f_bulk = median(v, sz.reps);
-        free(v);
-    }
+    /* Each pipe figure twice: both processes on one CPU (the lower bound,
+     * and the reference for the targets), and on two CPUs (every wakeup
+     * crosses CPUs, as between the pool's parent and a busy worker). */
+    floor_fig fl = {nan_, nan_, nan_, nan_, nan_, nan_, nan_};
+    if (do_floor)
+        measure_floor(&sz, &fl);
 
     figures c = {nan_, nan_, nan_, nan_, nan_, {nan_, nan_, nan_, nan_}, {nan_, nan_}};
     if (do_c) {
-        c.start_ms = case_start_stop(&sz);
-        c.apply_us = case_apply(&sz);
-        c.map1_us = case_map1(&sz);
-        c.map_big_ips = case_map_big(&sz);
-        c.bytes_mbs = case_bytes(&sz);
-        c.cpu = case_cpu(&sz);
-        c.rss = case_rss(&sz);
+        if (part[P_START])
+            c.start_ms = case_start_stop(&sz);
+        if (part[P_APPLY])
+            c.apply_us = case_apply(&sz);
+        if (part[P_MAP1])
+            c.map1_us = case_map1(&sz);
+        if (part[P_MAP])
+            c.map_big_ips = case_map_big(&sz);
+        if (part[P_BYTES])
+            c.bytes_mbs = case_bytes(&sz);
+        if (part[P_CPU])
+            c.cpu = case_cpu(&sz);
+        if (part[P_RSS])
+            c.rss = case_rss(&sz);
     }
 
     figures py = {nan_, nan_, nan_, nan_, nan_, {nan_, nan_, nan_, nan_}, {nan_, nan_}};
@@ -1021,12 +1132,12 @@ int main(int argc, char **argv)
 
     double rss_c = fmax(c.rss.parent_mib, c.rss.worker_mib);
     double rss_py = fmax(py.rss.parent_mib, py.rss.worker_mib);
-    double task_floor = 2 * f_msg; /* a request and a reply */
+    double task_floor = 2 * fl.msg1; /* a request and a reply */
     char label[64];
     if (do_c) {
         row("1", "start + stop (create..destroy)", "ms", c.start_ms, py.start_ms,
-            py.start_ms / c.start_ms, (double)sz.workers * f_fork / 1e3,
-            c.start_ms / ((double)sz.workers * f_fork / 1e3), ">=5x Python",
+            py.start_ms / c.start_ms, (double)sz.workers * fl.fork / 1e3,
+            c.start_ms / ((double)sz.workers * fl.fork / 1e3), ">=5x Python",
             verdict(py.start_ms / c.start_ms, 5, true));
         snprintf(label, sizeof label, "apply_async + callback, %ld", sz.tasks);
         row("2", label, "us/task", c.apply_us, py.apply_us, py.apply_us / c.apply_us,
@@ -1044,7 +1155,7 @@ int main(int argc, char **argv)
             verdict(c.map_big_ips / py.map_big_ips, 5, true));
         snprintf(label, sizeof label, "round trip of %.3g MiB bytes", (double)sz.bytes / (1 << 20));
         row("5", label, "MB/s", c.bytes_mbs, py.bytes_mbs, c.bytes_mbs / py.bytes_mbs,
-            f_bulk, c.bytes_mbs / f_bulk, "(none)", "-");
+            fl.bulk1, c.bytes_mbs / fl.bulk1, "(none)", "-");
         snprintf(label, sizeof label, "CPU-bound %ldx%.3g s, speedup", sz.cpu_tasks,
                  c.cpu.task_s);
         row("6", label, "x", c.cpu.speedup, py.cpu.speedup, c.cpu.speedup / py.cpu.speedup,
@@ -1058,40 +1169,45 @@ int main(int argc, char **argv)
             py.rss.worker_mib / c.rss.worker_mib, BLANK, BLANK, "", "");
     }
     if (do_floor) {
-        row("F1", "pipe round trip, 1 byte", "us", f_rt, BLANK, BLANK, BLANK, BLANK, "", "");
-        snprintf(label, sizeof label, "pipelined pipe message, %d B", MSG_SIZE);
-        row("F2", label, "us/msg", f_msg, BLANK, BLANK, BLANK, BLANK, "", "");
-        row("F3", "fork + exit + wait", "us", f_fork, BLANK, BLANK, BLANK, BLANK, "", "");
-        snprintf(label, sizeof label, "pipe echo of %.3g MiB (both ways)",
-                 (double)sz.bytes / (1 << 20));
-        row("F4", label, "MB/s", f_bulk, BLANK, BLANK, BLANK, BLANK, "", "");
+        row("F1", "pipe round trip, 1 byte, one CPU", "us", fl.rt1, BLANK, BLANK, BLANK,
+            BLANK, "", "");
+        row("", "  the same, two CPUs", "us", fl.rt2, BLANK, BLANK, BLANK, BLANK, "", "");
+        snprintf(label, sizeof label, "pipelined %d B message, one CPU", MSG_SIZE);
+        row("F2", label, "us/msg", fl.msg1, BLANK, BLANK, BLANK, BLANK, "", "");
+        row("", "  the same, two CPUs", "us/msg", fl.msg2, BLANK, BLANK, BLANK, BLANK, "", "");
+        row("F3", "fork + exit + wait", "us", fl.fork, BLANK, BLANK, BLANK, BLANK, "", "");
+        snprintf(label, sizeof label, "pipe echo of %.3g MiB, one CPU", (double)sz.bytes / (1 << 20));
+        row("F4", label, "MB/s", fl.bulk1, BLANK, BLANK, BLANK, BLANK, "", "");
+        row("", "  the same, two CPUs", "MB/s", fl.bulk2, BLANK, BLANK, BLANK, BLANK, "", "");
     }
     if (do_c) {
-        printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 "
-               "(a request and a reply); 5 = F4; 6 = %ld workers\n",
+        printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
+               "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
                sz.workers, sz.workers);
         char b1[24], b2[24];
-        printf("case 6: C serial %.3f s, pool %.3f s; Python serial %s s, pool %s s\n",
-               c.cpu.serial_s, c.cpu.pool_s, num(b1, py.cpu.serial_s), num(b2, py.cpu.pool_s));
+        char b3[24], b4[24];
+        if (part[P_CPU])
+            printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
+                   num(b3, c.cpu.serial_s), num(b4, c.cpu.pool_s), num(b1, py.cpu.serial_s),
+                   num(b2, py.cpu.pool_s));
         printf("targets: %d met, %d not met%s\n", met_count, missed_count,
                skipped_count ? ", the Python ones skipped" : "");
     }
 
     /* Sanity: every figure measured must be finite and positive. */
     if (do_floor) {
-        sane("F1", f_rt);
-        sane("F2", f_msg);
-        sane("F3", f_fork);
-        sane("F4", f_bulk);
+        sane("F1", fl.rt1);
+        sane("F2", fl.msg1);
+        sane("F3", fl.fork);
+        sane("F4", fl.bulk1);
     }
-    if (do_c) {
-        sane("C case 1", c.start_ms);
-        sane("C case 2", c.apply_us);
-        sane("C case 3", c.map1_us);
-        sane("C case 4", c.map_big_ips);
-        sane("C case 5", c.bytes_mbs);
-        sane("C case 6", c.cpu.speedup);
-        sane("C case 7", rss_c);
+    const double cfig[] = {0, c.start_ms, c.apply_us, c.map1_us, c.map_big_ips,
+                           c.bytes_mbs, c.cpu.speedup, rss_c};
+    for (int k = 1; k < P_N; k++) {
+        char what[32];
+        snprintf(what, sizeof what, "C case %d", k);
+        if (part[k])
+            sane(what, cfig[k]);
     }
     if (have_py) {
         sane("Python case 1", py.start_ms);

@@ -10,8 +10,8 @@ printf '%s\n' "$out"
 fail() { echo "bench smoke: $*" >&2; exit 1; }
 [ "$rc" -eq 0 ] || fail "pool_bench exited with status $rc"
 
-# Every row, with a number in the C column (the fourth field from the end of
-# the label is hard to find, so check for a digit after the unit instead).
+# Every row, with a number in the C column (checked as a digit right after
+# the unit).
 for r in '^1  start \+ stop .* ms +[0-9]' \
          '^2  apply_async \+ callback.* us/task +[0-9]' \
          '^3  map chunksize 1.* us/task +[0-9]' \
@@ -20,7 +20,7 @@ for r in '^1  start \+ stop .* ms +[0-9]' \
          '^6  CPU-bound .* x +[0-9]' \
          '^7  peak RSS of case 4.* MiB +[0-9]' \
          '^F1 pipe round trip.* us +[0-9]' \
-         '^F2 pipelined pipe message.* us/msg +[0-9]' \
+         '^F2 pipelined .* us/msg +[0-9]' \
          '^F3 fork \+ exit \+ wait.* us +[0-9]' \
          '^F4 pipe echo of.* MB/s +[0-9]' \
          '^targets: [0-9]+ met, [0-9]+ not met'; do
