@@ -74,13 +74,13 @@ memcheck: all filecheck
 sanitize:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
 	    SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
-	cd build/asan && POOL_NO_RSS_CHECK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd build/asan && POOL_NO_RSS_CHECK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(CTEST) -j$(JOBS) --output-on-failure -LE 'memcheck|nosan'
 
 tsan:
 	$(MAKE) BUILD=build/tsan CC=clang OPT=-O1 SANFLAGS="-fsanitize=thread" all
-	cd build/tsan && POOL_NO_RSS_CHECK=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	cd build/tsan && POOL_NO_RSS_CHECK=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0 \
 	    $(CTEST) -j$(JOBS) --output-on-failure -LE 'memcheck|nosan'
 
 -include $(wildcard mk/*.mk)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -99,6 +100,7 @@ typedef struct chunk {
     struct pool_result *job;
     size_t first, count;  /* items first .. first + count - 1 */
     uint64_t seq;
+    uint64_t end;         /* where its message ends in the worker's task stream */
     struct chunk *next;
 } chunk;
 
@@ -136,6 +138,7 @@ typedef struct worker {
     size_t inflight;
     long sent;                /* chunks sent, for maxtasksperchild */
     uint64_t next_seq;
+    uint64_t queued, written; /* bytes of task stream made, and written */
 } worker;
 
 struct pool {
@@ -605,6 +608,8 @@ static void send_chunk(worker *w, chunk *c)
     h.len = w->out.len - at - sizeof h;
     memcpy(w->out.data + at, &h, sizeof h);
 
+    w->queued += sizeof h + h.len;
+    c->end = w->queued;
     c->seq = h.seq;
     c->next = NULL;
     if (w->tail)
@@ -634,41 +639,55 @@ static void dispatch(pool_t *pool)
 
 /* ---- The task handler: results and deaths ------------------------------ */
 
+/* Whether the worker can have started chunk c: only if it read all of it.
+ * Bytes still in the pipe were never read; a worker killed while idle has
+ * read nothing we sent after its death, so those chunks are not its fault. */
+static bool maybe_started(worker *w, const chunk *c)
+{
+    int unread = 0;
+    if (ioctl(w->task_fd, FIONREAD, &unread) != 0)
+        unread = 0;
+    return c->end <= w->written - (uint64_t)unread;
+}
+
+/* Puts chunks back at the front of the retry list, oldest first. */
+static void requeue(pool_t *pool, chunk *list)
+{
+    if (!list)
+        return;
+    chunk *last = list;
+    for (chunk *c = list; c; c = c->next) {
+        c->job->inflight--;
+        last = c;
+    }
+    last->next = pool->retry;
+    pool->retry = list;
+}
+
 /* Forgets a dead worker: the chunk it was running fails with why, and the
  * ones it never started go back to be sent again. */
 static void worker_lost(pool_t *pool, worker *w, const char *why)
 {
     int status = reap_worker(pool, w->pid);
-    char how[160];
-    if (why)
-        snprintf(how, sizeof how, "%s", why);
-    else
-        describe_status(status, how, sizeof how);
-
     chunk *c = w->head;
-    if (c) {
-        char tasks[64];
-        describe_tasks(c, tasks, sizeof tasks);
-        int code = pool->state == TERMINATE ? POOL_ETERMINATED : POOL_ETASK;
-        if (code == POOL_ETERMINATED)
-            job_fail(c->job, code, pool_error("%s terminated", tasks));
+    if (c && maybe_started(w, c)) {
+        char how[160], tasks[64];
+        if (why)
+            snprintf(how, sizeof how, "%s", why);
         else
-            job_fail(c->job, code, pool_error("PoolWorker-%d (pid %d) %s while running %s",
-                                              w->number, (int)w->pid, how, tasks));
+            describe_status(status, how, sizeof how);
+        describe_tasks(c, tasks, sizeof tasks);
+        if (pool->state == TERMINATE)
+            job_fail(c->job, POOL_ETERMINATED, pool_error("%s terminated", tasks));
+        else
+            job_fail(c->job, POOL_ETASK, pool_error("PoolWorker-%d (pid %d) %s while running %s",
+                                                    w->number, (int)w->pid, how, tasks));
         c->job->inflight--;
         job_check(pool, c->job);
-        chunk *rest = c->next;
+        w->head = c->next;
         free(c);
-        if (rest) { /* oldest first, ahead of everything else */
-            chunk *last = rest;
-            while (last->next)
-                last = last->next;
-            last->next = pool->retry;
-            pool->retry = rest;
-            for (chunk *r = rest; r != last->next; r = r->next)
-                r->job->inflight--;
-        }
     }
+    requeue(pool, w->head);
     close(w->task_fd);
     close(w->result_fd);
     free(w->out.data);
@@ -776,6 +795,7 @@ static void write_worker(worker *w)
         if (n <= 0)
             return; /* full, or the worker died: poll tells us which */
         w->out_off += (size_t)n;
+        w->written += (size_t)n;
     }
     w->out.len = w->out_off = 0;
 }
