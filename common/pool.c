@@ -198,6 +198,8 @@ static void buf_reserve(pool_buf *b, size_t extra)
  * does not pin 16 MiB for the life of the pool. */
 static void buf_consume(pool_buf *b, size_t used)
 {
+    if (used == 0)
+        return;
     memmove(b->data, b->data + used, b->len - used);
     b->len -= used;
     if (b->len == 0 && b->cap > OUT_LIMIT) {
@@ -468,19 +470,24 @@ static int reap_worker(pool_t *pool, pid_t pid)
 
 /* Both take the pool lock. */
 
-/* Hands a finished job to the result handler, after taking it off the
- * pending queue and dropping its unsent chunks, as a failed job may have. */
+/* Hands a finished job to the result handler. A job that failed early may
+ * still be on the pending queue or have chunks waiting to be retried: those
+ * go first, so nothing points at the job once its handle is freed. */
 static void job_finish(pool_t *pool, struct pool_result *job)
 {
-    struct pool_result **pp = &pool->pending;
-    pool->pending_tail = NULL;
-    while (*pp) {
-        if (*pp == job)
-            *pp = job->next_queued;
-        else
-            pool->pending_tail = *pp, pp = &(*pp)->next_queued;
+    if (job->next_item < job->n_items) {
+        struct pool_result **pp = &pool->pending;
+        pool->pending_tail = NULL;
+        while (*pp) {
+            if (*pp == job) {
+                *pp = job->next_queued;
+            } else {
+                pool->pending_tail = *pp;
+                pp = &(*pp)->next_queued;
+            }
+        }
     }
-    for (chunk **cp = &pool->retry; *cp;) {
+    for (chunk **cp = &pool->retry; *cp && job->status != POOL_OK;) {
         chunk *c = *cp;
         if (c->job == job) {
             *cp = c->next;
@@ -837,7 +844,8 @@ static void terminate_all(pool_t *pool)
     pool->pending = pool->pending_tail = NULL;
 }
 
-/* Closes every task pipe, so idle workers see end of file and exit. */
+/* Closes every task pipe, so idle workers see end of file and exit; all of
+ * them first, so they exit side by side, then reaps them. */
 static void stop_workers(pool_t *pool)
 {
     for (long i = 0; i < pool->processes; i++) {
@@ -845,6 +853,11 @@ static void stop_workers(pool_t *pool)
         if (w->pid > 0) {
             close(w->task_fd);
             w->task_fd = -1;
+        }
+    }
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid > 0) {
             reap_worker(pool, w->pid);
             close(w->result_fd);
             free(w->out.data);
