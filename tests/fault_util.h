@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -40,6 +41,8 @@
 
 #include "check.h"
 #include "pool.h"
+
+extern char **environ;
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -81,10 +84,12 @@ static inline bool fu_under_sanitizer(void)
 #endif
 }
 
-/* Memory figures (RSS, malloc statistics) mean nothing under these. */
+/* Memory figures (RSS, malloc statistics) mean nothing under these; the
+ * sanitizer targets also say so with POOL_NO_RSS_CHECK=1. */
 static inline bool fu_instrumented(void)
 {
-    return fu_under_valgrind() || fu_under_sanitizer();
+    const char *e = getenv("POOL_NO_RSS_CHECK");
+    return fu_under_valgrind() || fu_under_sanitizer() || (e && *e && strcmp(e, "0") != 0);
 }
 
 /* The bound for "does not hang": generous, never a measurement. */
@@ -838,6 +843,167 @@ static inline void fu_death_scenario(const char *name, pool_task_fn killer, int 
     fu_after_destroy(fds0, name);
     fu_track_free(&t);
     munmap(fu_death, sizeof *fu_death);
+}
+
+/* ---- Tasks that start processes of their own ----------------------------- */
+
+
+typedef struct fu_spawn_shm {
+    _Atomic int helper; /* the pid of the process the task started */
+    _Atomic int worker;
+} fu_spawn_shm;
+static fu_spawn_shm *fu_spawn;
+
+/* Runs /bin/sleep 90 by posix_spawn, waits until it runs, then dies. */
+__attribute__((unused)) static pool_value fu_task_exec_then_die(const pool_value *args,
+                                                                 size_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    pid_t pid;
+    char *argv[] = {"sleep", "90", NULL};
+    if (posix_spawn(&pid, "/bin/sleep", NULL, NULL, argv, environ) != 0)
+        return pool_error("posix_spawn failed");
+    atomic_store(&fu_spawn->helper, (int)pid);
+    atomic_store(&fu_spawn->worker, (int)getpid());
+    for (int i = 0; i < 5000; i++) { /* until the exec is done */
+        fu_proc p;
+        if (fu_proc_read(pid, &p) && strcmp(p.comm, "sleep") == 0)
+            break;
+        fu_sleep(0.002);
+    }
+    raise(SIGKILL);
+    return pool_none();
+}
+
+/* Forks a child that sleeps up to 90 s, then dies. */
+__attribute__((unused)) static pool_value fu_task_fork_then_die(const pool_value *args,
+                                                                 size_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 9000; i++)
+            fu_sleep(0.01);
+        _exit(0);
+    }
+    atomic_store(&fu_spawn->helper, (int)pid);
+    atomic_store(&fu_spawn->worker, (int)getpid());
+    raise(SIGKILL);
+    return pool_none();
+}
+
+/* The pipe:, socket: and anon_inode: objects process pid has open. */
+static inline int fu_kernel_objects(pid_t pid, char names[][64], int max)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[400], target[64];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ssize_t k = readlink(path, target, sizeof target - 1);
+        if (k <= 0)
+            continue;
+        target[k] = '\0';
+        if (strncmp(target, "pipe:", 5) == 0 || strncmp(target, "socket:", 7) == 0 ||
+            strncmp(target, "anon_inode:", 11) == 0)
+            snprintf(names[n++], 64, "%s", target);
+    }
+    closedir(d);
+    return n;
+}
+
+static inline bool fu_listed(char names[][64], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* A task starts a process (exec: /bin/sleep; else a plain fork) and its
+ * worker dies by SIGKILL. The task must fail with POOL_ETASK naming the
+ * worker and SIGKILL within bound seconds while that process still lives;
+ * an exec'd program must hold none of the pool's descriptors. */
+static inline void fu_spawn_scenario(const char *name, bool exec)
+{
+    fu_become_subreaper();
+    fu_spawn = fu_shared(sizeof *fu_spawn);
+    static char before[256][64], after[256][64], helper[256][64];
+    int n_before = fu_kernel_objects(getpid(), before, 256);
+    int fds0 = fu_count_fds();
+    pool_t *pool = NULL;
+    pool_config cfg = {.processes = 2};
+    CHECK_OK(pool_create(&pool, &cfg));
+    if (!pool)
+        return;
+    fu_check_pool_works(pool, 10, "at the start");
+    double bound = fu_under_valgrind() ? 60.0 : 15.0;
+
+    for (int round = 0; round < 2; round++) {
+        atomic_store(&fu_spawn->helper, 0);
+        atomic_store(&fu_spawn->worker, 0);
+        pool_result *r = NULL;
+        CHECK_OK(pool_apply_async(pool, exec ? fu_task_exec_then_die : fu_task_fork_then_die,
+                                  pool_tuple(0), NULL, &r));
+        const pool_value *v = NULL;
+        int rc = pool_result_get(r, bound, &v);
+        pid_t helper_pid = atomic_load(&fu_spawn->helper);
+        CHECK(helper_pid > 0, "%s: the task started no process", name);
+        CHECK(rc == POOL_ETASK,
+              "%s: the worker died but its task was not failed within %.0f s "
+              "(got %d, %s) while the process it started lived on", name, bound, rc,
+              pool_strerror(rc));
+        if (rc == POOL_ETASK)
+            CHECK(fu_names_pid(fu_msg(v), atomic_load(&fu_spawn->worker)) &&
+                      fu_names_signal(fu_msg(v), SIGKILL),
+                  "%s: \"%s\" names neither the worker nor SIGKILL", name, fu_msg(v));
+        if (exec && helper_pid > 0) {
+            /* The pool's objects: open here now, not before the pool. */
+            int n_after = fu_kernel_objects(getpid(), after, 256);
+            int n_helper = fu_kernel_objects(helper_pid, helper, 256);
+            int leaked = 0;
+            for (int i = 0; i < n_helper; i++)
+                if (!fu_listed(before, n_before, helper[i]) &&
+                    fu_listed(after, n_after, helper[i])) {
+                    if (!leaked)
+                        fprintf(stderr, "the exec'd program holds the pool's:\n");
+                    fprintf(stderr, "    %s\n", helper[i]);
+                    leaked++;
+                }
+            CHECK(leaked == 0, "%s: the program a task started holds %d of the pool's "
+                  "descriptors", name, leaked);
+        }
+        if (helper_pid > 0) {
+            /* It is ours now: we are the subreaper of its dead parent. */
+            kill(helper_pid, SIGKILL);
+            double end = fu_now() + FU_TIMEOUT;
+            while (waitpid(helper_pid, NULL, WNOHANG) == 0 && fu_now() < end)
+                fu_sleep(0.002);
+        }
+        /* With the process gone, the failure must come for sure. */
+        rc = fu_get(r, &v, name);
+        CHECK_EQ_INT(POOL_ETASK, rc);
+        pool_result_release(r);
+        fu_check_pool_works(pool, 100, name);
+        CHECK_EQ_INT(2, fu_wait_workers(2, FU_TIMEOUT));
+        if (check_failures)
+            break; /* a second round would only wait again */
+    }
+
+    CHECK_OK(pool_close(pool));
+    CHECK_OK(pool_join(pool));
+    pool_destroy(pool);
+    fu_after_destroy(fds0, name);
+    munmap(fu_spawn, sizeof *fu_spawn);
 }
 
 #endif
