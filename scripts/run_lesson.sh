@@ -102,7 +102,9 @@ fail() { # what went wrong, in plain words; then optional detail lines
 
 # ---- Checks FileCheck cannot make -------------------------------------------
 
-if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+# timeout(1) says 124, or 137 when the lesson ignored its SIGTERM.
+timed_out=$(awk -v e="$elapsed" -v l="$limit" 'BEGIN { print (e >= l) ? 1 : 0 }')
+if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ "$timed_out" = 1 ]; }; then
     fail "the lesson did not finish within $limit seconds, so it was stopped." \
         "A lesson that hangs is usually waiting for a result that never becomes ready."
 elif [ "$status" -ne "$want_status" ]; then
