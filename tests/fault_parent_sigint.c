@@ -71,7 +71,7 @@ static void child(int which)
     if (rc != POOL_ETERMINATED && rc != POOL_ETASK)
         _exit(15); /* interrupted: the map cannot have succeeded */
     pool_destroy(pool);
-    if (fu_descendants(getpid(), FU_LIVE, NULL, 0) != 0)
+    if (fu_descendants(getpid(), FU_LIVE | FU_POOL_NAMED, NULL, 0) != 0)
         _exit(16);
     _exit(0);
 }

@@ -33,6 +33,16 @@ static void child(int which)
     for (int p = 0; p < pools; p++) {
         if (pool_create(&pool[p], &cfg) != POOL_OK)
             _exit(10);
+        /* The second pool is forked while the first pool's threads exist:
+         * let them go idle first, so that none holds a lock (malloc's, say)
+         * that the new fork server would inherit. */
+        pool_value out = pool_none();
+        if (pool_apply(pool[p], fu_task_double, pool_tuple(1, pool_int(1)), NULL, &out) !=
+            POOL_OK)
+            _exit(12);
+        pool_value_free(&out);
+    }
+    for (int p = 0; p < pools; p++) {
         pool_result *r;
         if (which == RUNNING || which == TWO_POOLS)
             pool_apply_async(pool[p], task_long, pool_tuple(0), NULL, &r);

@@ -12,12 +12,14 @@ const char *__tsan_default_options(void) { return "handle_segv=0"; }
 const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void) { return "handle_segv=0"; }
 
-static int *volatile bad_pointer;
-
+/* A write to a page with no access: a real fault, not one UBSan's null
+ * check would catch first. */
 static pool_value task_segv(const pool_value *args, size_t nargs)
 {
     if (fu_death_mark(args, nargs)) {
-        *bad_pointer = 42;
+        volatile int *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (page != MAP_FAILED)
+            *page = 42;
         raise(SIGSEGV); /* not reached */
     }
     return pool_int(args[0].as.i * 2);
