@@ -966,6 +966,19 @@ static void row_head(void)
            "target", "met");
 }
 
+/* The 1-minute load average, to show how busy the machine was. */
+static double loadavg(void)
+{
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = NAN;
+        fclose(f);
+    }
+    return l;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: pool_bench [--quick] [--script PATH] [--python PROG] [--no-python]\n"
@@ -1081,6 +1094,7 @@ int main(int argc, char **argv)
         }
         free(list);
     }
+    double load_before = loadavg();
     bool do_floor = part[P_FLOOR];
     bool do_c = false;
     for (int k = 1; k < P_N; k++)
@@ -1127,6 +1141,8 @@ int main(int argc, char **argv)
                version);
     else if (do_c)
         printf("Python comparison skipped: %s\n", only ? "--only" : why);
+    printf("load average (1 min) %.2f before, %.2f after, on %ld online CPUs; every "
+           "figure is from this run\n", load_before, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
     printf("\"C gain\": how many times better C is than Python; \"vs floor\": C / floor\n\n");
     row_head();
 
