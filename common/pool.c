@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -139,6 +140,8 @@ typedef struct worker {
     long sent;                /* chunks sent, for maxtasksperchild */
     uint64_t next_seq;
     uint64_t queued, written; /* bytes of task stream made, and written */
+    bool eof;                 /* its result pipe is done with; its death is near */
+    const char *why;          /* why we killed it, for the error message */
 } worker;
 
 struct pool {
@@ -153,7 +156,8 @@ struct pool {
     int wake_fd;               /* eventfd that wakes the task handler */
     bool wake_pending;
     pid_t server_pid;
-    int server_fd;
+    int server_fd;             /* requests to the fork server */
+    int death_fd;              /* its death notices: one per reaped worker */
     int next_number;
     struct pool_result *jobs;                       /* every job, for destroy */
     struct pool_result *pending, *pending_tail;     /* items not all sent */
@@ -351,21 +355,83 @@ static void worker_main(const pool_config *config, int number, int task_fd, int 
 
 /* ---- The fork server --------------------------------------------------- */
 
-enum { SPAWN, REAP };
+/* Requests on the socket, each answered at once. */
+enum { SPAWN, KILL };
 typedef struct request {
     int op;
     int number;  /* SPAWN: the new worker's N */
-    pid_t pid;   /* REAP: whom to wait for */
+    pid_t pid;   /* KILL: which worker */
 } request;
-typedef struct reply {
-    pid_t pid;   /* SPAWN: the worker, or -errno */
-    int status;  /* REAP: its wait status */
-} reply;
 
-/* Runs in the fork server, which has one thread and no other descriptors.
- * It ends when the parent closes its socket or dies; its workers then get
- * SIGKILL through PR_SET_PDEATHSIG. */
-static void server_main(pool_t *pool, int sock)
+/* A death notice on the death pipe, sent when the server reaps a worker. */
+typedef struct death {
+    pid_t pid;
+    int status;
+} death;
+
+/* The server's own record of the workers it has not reaped, so that KILL
+ * never reaches a process that merely reuses a reaped worker's pid. */
+typedef struct children {
+    pid_t *pids;
+    size_t n, cap;
+} children;
+
+static bool forget_child(children *ch, pid_t pid)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->pids[i] == pid) {
+            ch->pids[i] = ch->pids[--ch->n];
+            return true;
+        }
+    return false;
+}
+
+static void send_spawned(int sock, pid_t pid, int task_fd, int result_fd)
+{
+    char space[CMSG_SPACE(2 * sizeof(int))] = {0};
+    struct iovec iov = {&pid, sizeof pid};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (pid > 0) { /* pass our ends: the task writer and the result reader */
+        msg.msg_control = space;
+        msg.msg_controllen = sizeof space;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+        int pass[2] = {task_fd, result_fd};
+        memcpy(CMSG_DATA(cm), pass, sizeof pass);
+    }
+    sendmsg(sock, &msg, 0);
+}
+
+/* Forks one worker. Its pipes are close-on-exec, so a program that a task
+ * runs does not hold them open after the worker is gone. */
+static pid_t fork_worker(const pool_config *config, int number, int sock, int sigfd,
+                         int death_fd, int fds[4])
+{
+    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t server = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != server) /* the server died before the prctl */
+            _exit(1);
+        close(sock);
+        close(sigfd);
+        close(death_fd);
+        close(fds[1]);
+        close(fds[2]);
+        worker_main(config, number, fds[0], fds[3]);
+    }
+    return pid < 0 ? -errno : pid;
+}
+
+/* Runs in the fork server, which has one thread and only its own
+ * descriptors. It forks workers, kills them on request, reaps them and
+ * reports each death. It ends when the parent closes its socket or dies;
+ * its workers then get SIGKILL through PR_SET_PDEATHSIG. */
+static void server_main(pool_t *pool, int sock, int death_fd)
 {
     /* Keep only the configuration of our copy of the pool. */
     pool_config config = pool->config;
@@ -375,55 +441,60 @@ static void server_main(pool_t *pool, int sock)
 
     prctl(PR_SET_NAME, "pool-forkserver");
     signal(SIGINT, SIG_IGN); /* the parent decides when we stop */
-    if (sock != 3) {
-        dup2(sock, 3);
-        sock = 3;
-    }
-    closefrom(4);
-    pid_t self = getpid();
+    dup3(sock, 3, O_CLOEXEC);
+    dup3(death_fd, 4, O_CLOEXEC);
+    sock = 3;
+    death_fd = 4;
+    closefrom(5);
 
-    request req;
-    while (recv(sock, &req, sizeof req, 0) == (ssize_t)sizeof req) {
-        reply rep = {0};
-        int fds[4] = {-1, -1, -1, -1};
-        if (req.op == REAP) {
-            while (waitpid(req.pid, &rep.status, 0) < 0 && errno == EINTR)
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    children ch = {0};
+
+    for (;;) {
+        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents) {
+            struct signalfd_siginfo si;
+            while (read(sigfd, &si, sizeof si) > 0)
                 ;
-            send(sock, &rep, sizeof rep, 0);
+            death d;
+            while ((d.pid = waitpid(-1, &d.status, WNOHANG)) > 0) {
+                forget_child(&ch, d.pid);
+                if (write(death_fd, &d, sizeof d) != sizeof d)
+                    break;
+            }
+        }
+        if (!p[0].revents)
+            continue;
+        request req;
+        if (recv(sock, &req, sizeof req, 0) != (ssize_t)sizeof req)
+            break; /* the parent is gone */
+        if (req.op == KILL) {
+            if (forget_child(&ch, req.pid)) { /* still ours, not yet reaped */
+                kill(req.pid, SIGKILL);
+                ch.pids[ch.n++] = req.pid;
+            }
+            send(sock, &req, sizeof req, 0);
             continue;
         }
-        if (pipe(fds) != 0 || pipe(fds + 2) != 0) {
-            rep.pid = -errno;
-        } else {
-            fflush(NULL);
-            rep.pid = fork();
-            if (rep.pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != self) /* the server died before the prctl */
+        int fds[4] = {-1, -1, -1, -1};
+        pid_t pid = fork_worker(&config, req.number, sock, sigfd, death_fd, fds);
+        if (pid > 0) {
+            if (ch.n == ch.cap) {
+                ch.cap = ch.cap ? 2 * ch.cap : 16;
+                pid_t *grown = realloc(ch.pids, ch.cap * sizeof *grown);
+                if (!grown)
                     _exit(1);
-                close(sock);
-                close(fds[1]);
-                close(fds[2]);
-                worker_main(&config, req.number, fds[0], fds[3]);
+                ch.pids = grown;
             }
-            if (rep.pid < 0)
-                rep.pid = -errno;
+            ch.pids[ch.n++] = pid;
         }
-        /* Pass our ends of the pipes, the task writer and the result reader. */
-        char space[CMSG_SPACE(2 * sizeof(int))] = {0};
-        struct iovec iov = {&rep, sizeof rep};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (rep.pid > 0) {
-            msg.msg_control = space;
-            msg.msg_controllen = sizeof space;
-            struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-            int pass[2] = {fds[1], fds[2]};
-            memcpy(CMSG_DATA(cm), pass, sizeof pass);
-        }
-        sendmsg(sock, &msg, 0);
+        send_spawned(sock, pid, fds[1], fds[2]);
         for (int i = 0; i < 4; i++)
             if (fds[i] >= 0)
                 close(fds[i]);
@@ -437,33 +508,33 @@ static int spawn_worker(pool_t *pool, worker *w)
     request req = {.op = SPAWN, .number = ++pool->next_number};
     if (send(pool->server_fd, &req, sizeof req, 0) != (ssize_t)sizeof req)
         return -1;
-    reply rep;
+    pid_t pid;
     char space[CMSG_SPACE(2 * sizeof(int))];
-    struct iovec iov = {&rep, sizeof rep};
+    struct iovec iov = {&pid, sizeof pid};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
                          .msg_control = space, .msg_controllen = sizeof space};
-    if (recvmsg(pool->server_fd, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof rep || rep.pid <= 0)
+    if (recvmsg(pool->server_fd, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof pid || pid <= 0)
         return -1;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     if (!cm || cm->cmsg_type != SCM_RIGHTS)
         return -1;
     int fds[2];
     memcpy(fds, CMSG_DATA(cm), sizeof fds);
-    *w = (worker){.pid = rep.pid, .number = req.number,
-                  .task_fd = fds[0], .result_fd = fds[1]};
+    *w = (worker){.pid = pid, .number = req.number, .task_fd = fds[0], .result_fd = fds[1]};
     fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
     fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
     return 0;
 }
 
-static int reap_worker(pool_t *pool, pid_t pid)
+/* Has the fork server kill a worker; its death notice follows. */
+static void kill_worker(pool_t *pool, worker *w, const char *why)
 {
-    request req = {.op = REAP, .pid = pid};
-    reply rep = {0};
-    if (send(pool->server_fd, &req, sizeof req, 0) != (ssize_t)sizeof req ||
-        recv(pool->server_fd, &rep, sizeof rep, 0) != (ssize_t)sizeof rep)
-        return 0;
-    return rep.status;
+    request req = {.op = KILL, .pid = w->pid};
+    if (send(pool->server_fd, &req, sizeof req, 0) == (ssize_t)sizeof req)
+        (void)!recv(pool->server_fd, &req, sizeof req, 0);
+    if (!w->why)
+        w->why = why;
+    w->eof = true; /* nothing it sends from now on counts */
 }
 
 /* ---- Jobs -------------------------------------------------------------- */
@@ -671,16 +742,15 @@ static void requeue(pool_t *pool, chunk *list)
     pool->retry = list;
 }
 
-/* Forgets a dead worker: the chunk it was running fails with why, and the
- * ones it never started go back to be sent again. */
-static void worker_lost(pool_t *pool, worker *w, const char *why)
+/* Forgets a dead and reaped worker: the chunk it was running fails, saying
+ * why, and the ones it never started go back to be sent again. */
+static void worker_lost(pool_t *pool, worker *w, int status)
 {
-    int status = reap_worker(pool, w->pid);
     chunk *c = w->head;
     if (c && maybe_started(w, c)) {
         char how[160], tasks[64];
-        if (why)
-            snprintf(how, sizeof how, "%s", why);
+        if (w->why)
+            snprintf(how, sizeof how, "%s", w->why);
         else
             describe_status(status, how, sizeof how);
         describe_tasks(c, tasks, sizeof tasks);
@@ -695,7 +765,8 @@ static void worker_lost(pool_t *pool, worker *w, const char *why)
         free(c);
     }
     requeue(pool, w->head);
-    close(w->task_fd);
+    if (w->task_fd >= 0)
+        close(w->task_fd);
     close(w->result_fd);
     free(w->out.data);
     free(w->in.data);
@@ -753,19 +824,21 @@ static bool take_results(pool_t *pool, worker *w, const frame_head *h, const uns
     return true;
 }
 
-/* Reads what a worker sent. Returns false once the worker is gone. */
-static bool read_worker(pool_t *pool, worker *w)
+/* Reads what a worker sent, until the pipe is empty. End of file is not
+ * the end of the worker: a process a task started may hold the pipe open,
+ * so only the fork server's death notice counts. */
+static void read_worker(pool_t *pool, worker *w)
 {
-    for (;;) {
+    while (!w->eof) {
         buf_reserve(&w->in, 65536);
         ssize_t n = read(w->result_fd, w->in.data + w->in.len, w->in.cap - w->in.len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return true;
+            return;
         if (n <= 0) {
-            worker_lost(pool, w, NULL);
-            return false;
+            w->eof = true;
+            return;
         }
         w->in.len += (size_t)n;
 
@@ -773,19 +846,15 @@ static bool read_worker(pool_t *pool, worker *w)
         frame_head h;
         while (w->in.len - used >= sizeof h) {
             memcpy(&h, w->in.data + used, sizeof h);
-            if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME) {
-                kill(w->pid, SIGKILL);
-                worker_lost(pool, w, "sent a malformed result");
-                return false;
-            }
-            if (w->in.len - used - sizeof h < h.len) {
+            bool whole = h.magic == FRAME_MAGIC && h.len <= MAX_FRAME &&
+                         w->in.len - used - sizeof h >= h.len;
+            if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && !whole) {
                 buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
                 break;
             }
-            if (!take_results(pool, w, &h, w->in.data + used + sizeof h)) {
-                kill(w->pid, SIGKILL);
-                worker_lost(pool, w, "sent a malformed result");
-                return false;
+            if (!whole || !take_results(pool, w, &h, w->in.data + used + sizeof h)) {
+                kill_worker(pool, w, "sent a malformed result");
+                return;
             }
             used += sizeof h + h.len;
         }
@@ -819,16 +888,43 @@ static bool work_left(pool_t *pool)
     return false;
 }
 
+/* Takes the fork server's death notices; with wait, blocks until one comes.
+ * What a worker wrote before it died is read before its death counts. */
+static void take_deaths(pool_t *pool, bool wait)
+{
+    if (wait) {
+        struct pollfd p = {.fd = pool->death_fd, .events = POLLIN};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+    }
+    death d;
+    while (read(pool->death_fd, &d, sizeof d) == (ssize_t)sizeof d) {
+        for (long i = 0; i < pool->processes; i++) {
+            worker *w = &pool->workers[i];
+            if (w->pid == d.pid) {
+                read_worker(pool, w);
+                worker_lost(pool, w, d.status);
+            }
+        }
+    }
+}
+
+static long live_workers(pool_t *pool)
+{
+    long n = 0;
+    for (long i = 0; i < pool->processes; i++)
+        n += pool->workers[i].pid > 0;
+    return n;
+}
+
 /* Kills every worker and fails every unfinished job with "terminated". */
 static void terminate_all(pool_t *pool)
 {
-    for (long i = 0; i < pool->processes; i++) {
-        worker *w = &pool->workers[i];
-        if (w->pid > 0) {
-            kill(w->pid, SIGKILL);
-            worker_lost(pool, w, "was terminated");
-        }
-    }
+    for (long i = 0; i < pool->processes; i++)
+        if (pool->workers[i].pid > 0)
+            kill_worker(pool, &pool->workers[i], "was terminated");
+    while (live_workers(pool))
+        take_deaths(pool, true);
     for (struct pool_result *job = pool->jobs; job; job = job->next) {
         if (!job->done) {
             job_fail(job, POOL_ETERMINATED, pool_error("terminated"));
@@ -844,8 +940,8 @@ static void terminate_all(pool_t *pool)
     pool->pending = pool->pending_tail = NULL;
 }
 
-/* Closes every task pipe, so idle workers see end of file and exit; all of
- * them first, so they exit side by side, then reaps them. */
+/* Closes every task pipe, so idle workers see end of file and exit side by
+ * side, then waits for their death notices. */
 static void stop_workers(pool_t *pool)
 {
     for (long i = 0; i < pool->processes; i++) {
@@ -855,16 +951,8 @@ static void stop_workers(pool_t *pool)
             w->task_fd = -1;
         }
     }
-    for (long i = 0; i < pool->processes; i++) {
-        worker *w = &pool->workers[i];
-        if (w->pid > 0) {
-            reap_worker(pool, w->pid);
-            close(w->result_fd);
-            free(w->out.data);
-            free(w->in.data);
-            *w = (worker){.task_fd = -1, .result_fd = -1};
-        }
-    }
+    while (live_workers(pool))
+        take_deaths(pool, true);
 }
 
 static void *task_handler(void *arg)
@@ -886,16 +974,19 @@ static void *task_handler(void *arg)
                 timeout = 100; /* try again soon */
         dispatch(pool);
 
+        /* p[0] wakes us, p[1] brings deaths, then two per worker. */
         struct pollfd *p = pool->pfds;
         p[0] = (struct pollfd){.fd = pool->wake_fd, .events = POLLIN};
+        p[1] = (struct pollfd){.fd = pool->death_fd, .events = POLLIN};
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
-            p[1 + 2 * i] = (struct pollfd){.fd = w->pid > 0 ? w->result_fd : -1, .events = POLLIN};
-            p[2 + 2 * i] = (struct pollfd){.fd = w->out_off < w->out.len ? w->task_fd : -1,
-                                           .events = POLLOUT};
+            bool reading = w->pid > 0 && !w->eof;
+            bool writing = w->pid > 0 && w->out_off < w->out.len;
+            p[2 + 2 * i] = (struct pollfd){.fd = reading ? w->result_fd : -1, .events = POLLIN};
+            p[3 + 2 * i] = (struct pollfd){.fd = writing ? w->task_fd : -1, .events = POLLOUT};
         }
         pthread_mutex_unlock(&pool->lock);
-        poll(p, (nfds_t)(1 + 2 * pool->processes), timeout);
+        poll(p, (nfds_t)(2 + 2 * pool->processes), timeout);
         pthread_mutex_lock(&pool->lock);
 
         if (p[0].revents) {
@@ -906,11 +997,13 @@ static void *task_handler(void *arg)
         }
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
-            if (p[2 + 2 * i].revents && w->pid > 0)
+            if (p[3 + 2 * i].revents && w->pid > 0)
                 write_worker(w);
-            if (p[1 + 2 * i].revents && w->pid > 0)
+            if (p[2 + 2 * i].revents && w->pid > 0)
                 read_worker(pool, w);
         }
+        if (p[1].revents)
+            take_deaths(pool, false);
     }
     pool->io_done = true;
     pthread_cond_signal(&pool->handler_cv);
@@ -1003,7 +1096,7 @@ int pool_create(pool_t **out, const pool_config *config)
     if (pool->processes < 1)
         pool->processes = 1;
     pool->workers = xcalloc((size_t)pool->processes, sizeof *pool->workers);
-    pool->pfds = xcalloc((size_t)(1 + 2 * pool->processes), sizeof *pool->pfds);
+    pool->pfds = xcalloc((size_t)(2 + 2 * pool->processes), sizeof *pool->pfds);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->join_lock, NULL);
     pthread_cond_init(&pool->handler_cv, NULL);
@@ -1013,19 +1106,26 @@ int pool_create(pool_t **out, const pool_config *config)
     pthread_cond_init(&pool->ready_cv, &ca);
     pthread_condattr_destroy(&ca);
 
-    int sv[2] = {-1, -1};
+    int sv[2] = {-1, -1}, dp[2] = {-1, -1};
+    pool->server_fd = pool->death_fd = -1;
     pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (pool->wake_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         goto fail;
+    pool->server_fd = sv[0];
+    if (pipe2(dp, O_CLOEXEC) != 0)
+        goto fail;
+    pool->death_fd = dp[0];
+    fcntl(pool->death_fd, F_SETFL, O_NONBLOCK);
 
     fflush(NULL); /* or the server and every worker would print it again */
     pool->server_pid = fork();
     if (pool->server_pid == 0) {
         close(sv[0]);
-        server_main(pool, sv[1]);
+        close(dp[0]);
+        server_main(pool, sv[1], dp[1]);
     }
     close(sv[1]);
-    pool->server_fd = sv[0];
+    close(dp[1]);
     if (pool->server_pid < 0)
         goto fail;
 
@@ -1037,33 +1137,30 @@ int pool_create(pool_t **out, const pool_config *config)
     if (start_thread(&pool->handler_thread, result_handler, pool, "result-handler") != 0) {
         pool_terminate(pool);
         pthread_join(pool->io_thread, NULL);
-        goto fail_threads;
+        goto fail;
     }
     *out = pool;
     return POOL_OK;
 
-fail:
-    pool->io_done = pool->handler_done = true;
-fail_threads:
-    {
-        int saved = errno;
-        for (long i = 0; i < pool->processes; i++)
-            if (pool->workers[i].pid > 0) {
-                kill(pool->workers[i].pid, SIGKILL);
-                worker_lost(pool, &pool->workers[i], "was stopped");
-            }
-        if (pool->server_fd > 0)
-            close(pool->server_fd);
-        if (pool->server_pid > 0)
-            waitpid(pool->server_pid, NULL, 0);
-        if (pool->wake_fd >= 0)
-            close(pool->wake_fd);
-        free(pool->workers);
-        free(pool->pfds);
-        free(pool);
-        errno = saved;
+fail: {
+    int saved = errno; /* no pool thread runs here */
+    if (pool->server_pid > 0) {
+        terminate_all(pool);
+        close(pool->server_fd);
+        waitpid(pool->server_pid, NULL, 0);
+    } else if (pool->server_fd >= 0) {
+        close(pool->server_fd);
     }
+    if (pool->death_fd >= 0)
+        close(pool->death_fd);
+    if (pool->wake_fd >= 0)
+        close(pool->wake_fd);
+    free(pool->workers);
+    free(pool->pfds);
+    free(pool);
+    errno = saved;
     return POOL_ESYS;
+}
 }
 
 long pool_processes(const pool_t *pool)
@@ -1272,6 +1369,7 @@ void pool_destroy(pool_t *pool)
     while (pool->jobs)
         job_free(pool, pool->jobs);
     close(pool->wake_fd);
+    close(pool->death_fd);
     pthread_mutex_destroy(&pool->lock);
     pthread_mutex_destroy(&pool->join_lock);
     pthread_cond_destroy(&pool->handler_cv);
