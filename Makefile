@@ -96,4 +96,6 @@ help:
 	@echo "make memcheck   run the tests under Valgrind, children included"
 	@echo "make sanitize   run the tests under ASan + UBSan"
 	@echo "make tsan       run the tests under ThreadSanitizer"
+	@echo "make mutants    show that the lesson checks catch planted bugs"
+	@echo "make bench      compare the pool with Python's multiprocessing.Pool"
 	@echo "make clean      remove $(BUILD)/"

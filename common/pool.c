@@ -407,7 +407,7 @@ static void send_spawned(int sock, pid_t pid, int task_fd, int result_fd)
 /* Forks one worker. Its pipes are close-on-exec, so a program that a task
  * runs does not hold them open after the worker is gone. */
 static pid_t fork_worker(const pool_config *config, int number, int sock, int sigfd,
-                         int death_fd, int fds[4])
+                         int death_fd, children *ch, int fds[4])
 {
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0)
         return -errno;
@@ -422,6 +422,7 @@ static pid_t fork_worker(const pool_config *config, int number, int sock, int si
         close(death_fd);
         close(fds[1]);
         close(fds[2]);
+        free(ch->pids); /* the worker keeps nothing of the server's */
         worker_main(config, number, fds[0], fds[3]);
     }
     return pid < 0 ? -errno : pid;
@@ -483,7 +484,7 @@ static void server_main(pool_t *pool, int sock, int death_fd)
             continue;
         }
         int fds[4] = {-1, -1, -1, -1};
-        pid_t pid = fork_worker(&config, req.number, sock, sigfd, death_fd, fds);
+        pid_t pid = fork_worker(&config, req.number, sock, sigfd, death_fd, &ch, fds);
         if (pid > 0) {
             if (ch.n == ch.cap) {
                 ch.cap = ch.cap ? 2 * ch.cap : 16;
