@@ -85,19 +85,26 @@ void lesson_sleep(double seconds)
 
 /* ---- Who is running ---------------------------------------------------- */
 
-lesson_text lesson_process(void)
+/* The process's name: /proc/self is the thread group, so this is the main
+ * thread's name even when another thread asks. */
+static void process_name(char *name, size_t size)
 {
-    /* /proc/self is the thread group, so this is the main thread's name
-     * even when another thread asks. */
-    char name[32] = "?";
     FILE *comm = fopen("/proc/self/comm", "r");
-    lesson_text t;
 
+    snprintf(name, size, "?");
     if (comm) {
-        if (fgets(name, sizeof name, comm))
+        if (fgets(name, (int)size, comm))
             name[strcspn(name, "\n")] = '\0';
         fclose(comm);
     }
+}
+
+lesson_text lesson_process(void)
+{
+    char name[32];
+    lesson_text t;
+
+    process_name(name, sizeof name);
     snprintf(t.text, sizeof t.text, "name=%s pid=%ld parent=%ld", name,
              (long)getpid(), (long)getppid());
     return t;
@@ -110,5 +117,15 @@ lesson_text lesson_thread(void)
 
     pthread_getname_np(pthread_self(), name, sizeof name);
     snprintf(t.text, sizeof t.text, "name=%s tid=%ld", name, (long)gettid());
+    return t;
+}
+
+lesson_text lesson_worker(void)
+{
+    char name[32];
+    lesson_text t;
+
+    process_name(name, sizeof name);
+    snprintf(t.text, sizeof t.text, "%s (pid %ld)", name, (long)getpid());
     return t;
 }

@@ -53,5 +53,8 @@ lesson_text lesson_process(void);
 /* "name=result-handler tid=4243": the calling thread's name and its kernel
  * thread id (gettid), which equals the pid on a process's main thread. */
 lesson_text lesson_thread(void);
+/* "PoolWorker-1 (pid 4242)": the calling process named as the pool's error
+ * messages name a worker, so a task's line can be matched with them. */
+lesson_text lesson_worker(void);
 
 #endif

@@ -311,6 +311,7 @@ static void worker_main(const pool_config *config, int number, int task_fd, int 
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -441,7 +442,8 @@ static void server_main(pool_t *pool, int sock, int death_fd)
     free(pool);
 
     prctl(PR_SET_NAME, "pool-forkserver");
-    signal(SIGINT, SIG_IGN); /* the parent decides when we stop */
+    signal(SIGINT, SIG_IGN);  /* the parent decides when we stop */
+    signal(SIGCHLD, SIG_DFL); /* even if the program ignores it: we reap */
     dup3(sock, 3, O_CLOEXEC);
     dup3(death_fd, 4, O_CLOEXEC);
     sock = 3;
@@ -507,7 +509,7 @@ static void server_main(pool_t *pool, int sock, int death_fd)
 static int spawn_worker(pool_t *pool, worker *w)
 {
     request req = {.op = SPAWN, .number = ++pool->next_number};
-    if (send(pool->server_fd, &req, sizeof req, 0) != (ssize_t)sizeof req)
+    if (send(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req)
         return -1;
     pid_t pid;
     char space[CMSG_SPACE(2 * sizeof(int))];
@@ -531,7 +533,7 @@ static int spawn_worker(pool_t *pool, worker *w)
 static void kill_worker(pool_t *pool, worker *w, const char *why)
 {
     request req = {.op = KILL, .pid = w->pid};
-    if (send(pool->server_fd, &req, sizeof req, 0) == (ssize_t)sizeof req)
+    if (send(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL) == (ssize_t)sizeof req)
         (void)!recv(pool->server_fd, &req, sizeof req, 0);
     if (!w->why)
         w->why = why;
@@ -899,7 +901,8 @@ static void take_deaths(pool_t *pool, bool wait)
             ;
     }
     death d;
-    while (read(pool->death_fd, &d, sizeof d) == (ssize_t)sizeof d) {
+    ssize_t n;
+    while ((n = read(pool->death_fd, &d, sizeof d)) == (ssize_t)sizeof d) {
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
             if (w->pid == d.pid) {
@@ -908,6 +911,16 @@ static void take_deaths(pool_t *pool, bool wait)
             }
         }
     }
+    if (n != 0)
+        return;
+    /* End of file: something killed the fork server. Its workers die with
+     * it and none can be replaced, so the pool ends as if terminated. */
+    if (pool->state != TERMINATE)
+        report("pool: the fork server died; the pool is terminated");
+    pool->state = TERMINATE;
+    for (long i = 0; i < pool->processes; i++)
+        if (pool->workers[i].pid > 0)
+            worker_lost(pool, &pool->workers[i], 0);
 }
 
 static long live_workers(pool_t *pool)

@@ -4,6 +4,7 @@
 #include "check.h"
 #include "pool.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
@@ -269,11 +270,66 @@ static void test_flush_before_fork(void)
     CHECK_EQ_INT(4, hello);
 }
 
+static pool_value parent_pid(const pool_value *args, size_t nargs)
+{
+    (void)args, (void)nargs;
+    return pool_int(getppid());
+}
+
+/* The fork server killed from outside: nothing hangs, and every handle
+ * still becomes ready, unsuccessful. */
+static void test_server_killed(void)
+{
+    pool_t *pool;
+    pool_value out;
+    CHECK_OK(pool_create(&pool, &(pool_config){.processes = 2}));
+    CHECK_OK(pool_apply(pool, parent_pid, pool_none(), NULL, &out));
+    pid_t server = (pid_t)out.as.i;
+    pool_value_free(&out);
+    pool_result *r[4];
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(pool_apply_async(pool, sleep_long, pool_none(), NULL, &r[i]));
+    fflush(stderr);
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2); /* the pool's one line about it is expected here */
+    kill(server, SIGKILL);
+    int ready = 0;
+    for (int i = 0; i < 4; i++)
+        ready += pool_result_wait(r[i], 10) == POOL_OK && !pool_result_successful(r[i]);
+    dup2(saved, 2);
+    close(saved);
+    close(devnull);
+    CHECK_EQ_INT(4, ready);
+    pool_result *late;
+    CHECK_EQ_INT(POOL_ENOTRUNNING, pool_apply_async(pool, parent_pid, pool_none(), NULL, &late));
+    CHECK_OK(pool_join(pool));
+    pool_destroy(pool);
+}
+
+/* A program that ignores SIGCHLD still gets its workers' deaths noticed. */
+static void test_sigchld_ignored(void)
+{
+    signal(SIGCHLD, SIG_IGN);
+    pool_t *pool;
+    pool_value out;
+    CHECK_OK(pool_create(&pool, &(pool_config){.processes = 1}));
+    CHECK_EQ_INT(POOL_ETASK, pool_apply(pool, die_on_two, pool_tuple(1, pool_int(5)), NULL, &out));
+    pool_value_free(&out);
+    CHECK_OK(pool_apply(pool, die_on_two, pool_tuple(1, pool_int(1)), NULL, &out));
+    pool_value_free(&out);
+    CHECK_OK(pool_close(pool));
+    CHECK_OK(pool_join(pool));
+    pool_destroy(pool);
+    signal(SIGCHLD, SIG_DFL);
+}
+
 int main(void)
 {
     test_identity();
     test_death();
     test_parent_death();
     test_flush_before_fork();
+    test_server_killed();
+    test_sigchld_ignored();
     return check_done("test_workers");
 }
