@@ -412,6 +412,10 @@ static pid_t fork_worker(const pool_config *config, int number, int sock, int si
 {
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0)
         return -errno;
+    /* Bigger pipes mean fewer wakeups for big messages; the default size
+     * stays if the system says no. */
+    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+    fcntl(fds[3], F_SETPIPE_SZ, 1 << 20);
     pid_t server = getpid();
     pid_t pid = fork();
     if (pid == 0) {
@@ -785,37 +789,30 @@ static bool take_results(pool_t *pool, worker *w, const frame_head *h, const uns
         return false;
     struct pool_result *job = c->job;
 
-    /* Decode everything first: a bad message must change nothing. */
-    pool_value *vals = xcalloc(c->count, sizeof *vals);
+    /* Decode straight into the chunk's slots of the output, which are NONE
+     * until now; a bad message puts them back, so it changes nothing. */
+    pool_value *slots = job->mode == APPLY ? &job->output : job->output.as.items + c->first;
     size_t used = 0, n = 0;
     for (; n < c->count; n++) {
-        size_t k = pool_decode(body + used, h->len - used, &vals[n]);
+        size_t k = pool_decode(body + used, h->len - used, &slots[n]);
         if (k == 0)
             break;
         used += k;
     }
     if (n < c->count || used != h->len) {
         for (size_t i = 0; i < n; i++)
-            pool_value_free(&vals[i]);
-        free(vals);
+            pool_value_free(&slots[i]);
         return false;
     }
 
     for (size_t i = 0; i < c->count; i++) {
-        if (vals[i].type == POOL_ERROR) {
+        if (slots[i].type == POOL_ERROR)
             job_fail(job, POOL_ETASK,
                      pool_error("task %zu failed in PoolWorker-%d (pid %d): %s",
-                                c->first + i, w->number, (int)w->pid, vals[i].as.s));
-            pool_value_free(&vals[i]);
-        } else if (job->status != POOL_OK) {
-            pool_value_free(&vals[i]);
-        } else if (job->mode == APPLY) {
-            job->output = vals[i];
-        } else {
-            job->output.as.items[c->first + i] = vals[i];
-        }
+                                c->first + i, w->number, (int)w->pid, slots[i].as.s));
+        if (job->status != POOL_OK) /* a failed job keeps no more results */
+            pool_value_free(&slots[i]);
     }
-    free(vals);
     job->items_done += c->count;
     job->inflight--;
     w->head = c->next;

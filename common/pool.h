@@ -36,7 +36,7 @@ const char *pool_strerror(int err);
 
 /* A value is what crosses the process boundary: arguments and results. */
 typedef enum pool_type {
-    POOL_NONE,  /* no value, like Python's None */
+    POOL_NONE = 0, /* no value, like Python's None; all-zero bytes are NONE */
     POOL_INT,   /* as.i */
     POOL_FLOAT, /* as.f */
     POOL_STR,   /* as.s, NUL-terminated, len bytes before the NUL */

@@ -74,9 +74,11 @@ pool_value pool_list(size_t len)
         abort();
     }
     pool_value v = {.type = POOL_LIST, .len = (uint32_t)len};
-    v.as.items = xmalloc(len * sizeof *v.as.items);
-    for (size_t i = 0; i < len; i++)
-        v.as.items[i] = pool_none();
+    v.as.items = calloc(len ? len : 1, sizeof *v.as.items); /* all zero: all NONE */
+    if (!v.as.items) {
+        fputs("pool: out of memory\n", stderr);
+        abort();
+    }
     return v;
 }
 
@@ -123,7 +125,8 @@ void pool_value_free(pool_value *value)
         return;
     if (value->type == POOL_LIST) {
         for (uint32_t i = 0; i < value->len; i++)
-            pool_value_free(&value->as.items[i]);
+            if (value->as.items[i].type >= POOL_STR) /* numbers own no memory */
+                pool_value_free(&value->as.items[i]);
         free(value->as.items);
     } else if (value->type == POOL_STR || value->type == POOL_BYTES ||
                value->type == POOL_ERROR) {
@@ -275,7 +278,8 @@ int pool_value_repr(const pool_value *value, char *buf, size_t size)
  * the bytes for a string, bytes or error, a 4-byte count and the items for
  * a list. Numbers are in host order: both ends are the same program. */
 
-static void buf_put(pool_buf *buf, const void *data, size_t len)
+/* Makes room for len more bytes and returns where they go. */
+static unsigned char *buf_room(pool_buf *buf, size_t len)
 {
     if (buf->len + len > buf->cap) {
         size_t cap = buf->cap ? buf->cap * 2 : 256;
@@ -284,31 +288,37 @@ static void buf_put(pool_buf *buf, const void *data, size_t len)
         buf->data = xrealloc(buf->data, cap);
         buf->cap = cap;
     }
-    memcpy(buf->data + buf->len, data, len);
+    unsigned char *at = buf->data + buf->len;
     buf->len += len;
+    return at;
+}
+
+/* A header: the tag, then 8 bytes of number or a 4-byte length or count. */
+static void put_head(pool_buf *buf, const pool_value *value, const void *word, size_t size)
+{
+    unsigned char *at = buf_room(buf, 1 + size);
+    at[0] = (unsigned char)value->type;
+    memcpy(at + 1, word, size);
 }
 
 void pool_encode(pool_buf *buf, const pool_value *value)
 {
-    unsigned char tag = (unsigned char)value->type;
-    buf_put(buf, &tag, 1);
     switch (value->type) {
     case POOL_NONE:
+        *buf_room(buf, 1) = POOL_NONE;
         break;
     case POOL_INT:
-        buf_put(buf, &value->as.i, 8);
-        break;
-    case POOL_FLOAT:
-        buf_put(buf, &value->as.f, 8);
+    case POOL_FLOAT: /* the bytes of as.i are those of as.f */
+        put_head(buf, value, &value->as.i, 8);
         break;
     case POOL_STR:
     case POOL_BYTES:
     case POOL_ERROR:
-        buf_put(buf, &value->len, 4);
-        buf_put(buf, value->as.s, value->len);
+        put_head(buf, value, &value->len, 4);
+        memcpy(buf_room(buf, value->len), value->as.s, value->len);
         break;
     case POOL_LIST:
-        buf_put(buf, &value->len, 4);
+        put_head(buf, value, &value->len, 4);
         for (uint32_t i = 0; i < value->len; i++)
             pool_encode(buf, &value->as.items[i]);
         break;
@@ -321,6 +331,12 @@ void pool_encode(pool_buf *buf, const pool_value *value)
 
 static size_t decode(const unsigned char *data, size_t len, pool_value *v, int depth)
 {
+    if (len >= 9 && (data[0] == POOL_INT || data[0] == POOL_FLOAT)) { /* the common case first */
+        v->type = data[0];
+        v->len = 0;
+        memcpy(&v->as.i, data + 1, 8);
+        return 9;
+    }
     *v = pool_none();
     if (len < 1 || depth > MAX_DEPTH)
         return 0;
@@ -330,12 +346,8 @@ static size_t decode(const unsigned char *data, size_t len, pool_value *v, int d
     case POOL_NONE:
         return 1;
     case POOL_INT:
-    case POOL_FLOAT:
-        if (len < 9)
-            return 0;
-        v->type = data[0];
-        memcpy(&v->as.i, data + 1, 8);
-        return 9;
+    case POOL_FLOAT: /* shorter than 9 bytes, or it was taken above */
+        return 0;
     case POOL_STR:
     case POOL_BYTES:
     case POOL_ERROR:
