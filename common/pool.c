@@ -509,12 +509,19 @@ static void server_main(pool_t *pool, int sock, int death_fd)
     _exit(0);
 }
 
-/* Asks the fork server for a worker: fills in pid and both descriptors. */
-static int spawn_worker(pool_t *pool, worker *w)
+/* Asks the fork server for a worker; take_worker() takes the answer. Many
+ * requests may be in flight: pool_create() asks for all its workers at once. */
+static int ask_worker(pool_t *pool)
 {
     request req = {.op = SPAWN, .number = ++pool->next_number};
     if (send(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req)
         return -1;
+    return req.number;
+}
+
+/* Fills in a worker's pid and both descriptors from the server's answer. */
+static int take_worker(pool_t *pool, worker *w, int number)
+{
     pid_t pid;
     char space[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov = {&pid, sizeof pid};
@@ -527,10 +534,16 @@ static int spawn_worker(pool_t *pool, worker *w)
         return -1;
     int fds[2];
     memcpy(fds, CMSG_DATA(cm), sizeof fds);
-    *w = (worker){.pid = pid, .number = req.number, .task_fd = fds[0], .result_fd = fds[1]};
+    *w = (worker){.pid = pid, .number = number, .task_fd = fds[0], .result_fd = fds[1]};
     fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
     fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
     return 0;
+}
+
+static int spawn_worker(pool_t *pool, worker *w)
+{
+    int number = ask_worker(pool);
+    return number < 0 ? -1 : take_worker(pool, w, number);
 }
 
 /* Has the fork server kill a worker; its death notice follows. */
@@ -1140,8 +1153,12 @@ int pool_create(pool_t **out, const pool_config *config)
     if (pool->server_pid < 0)
         goto fail;
 
+    int first = pool->next_number + 1;
     for (long i = 0; i < pool->processes; i++)
-        if (spawn_worker(pool, &pool->workers[i]) != 0)
+        if (ask_worker(pool) < 0)
+            goto fail;
+    for (long i = 0; i < pool->processes; i++)
+        if (take_worker(pool, &pool->workers[i], first + (int)i) != 0)
             goto fail;
     if (start_thread(&pool->io_thread, task_handler, pool, "task-handler") != 0)
         goto fail;
