@@ -2,8 +2,10 @@
 # sends back. Builds tests/fuzz/decode_fuzz.c with clang
 # -fsanitize=fuzzer,address,undefined, compiling the common sources into the
 # binary directly (pool_decode lives in one of them), then runs it for
-# FUZZ_SECONDS (default 60) on a copy of tests/fuzz/seeds/ and prints how
-# many inputs it executed. A crash leaves its input in $(BUILD)/fuzz/.
+# FUZZ_SECONDS (default 60) on a copy of tests/fuzz/seeds/, plus seeds
+# encoded afresh by tests/fuzz/make_seeds.c (so they follow the wire format),
+# and prints how many inputs it executed. A crash leaves its input in
+# $(BUILD)/fuzz/.
 # make fuzz-seeds regenerates tests/fuzz/seeds/ from tests/fuzz/make_seeds.c.
 # clang's libFuzzer runtime comes with Debian's libclang-rt-14-dev.
 
@@ -20,9 +22,11 @@ $(FUZZ_BIN): tests/fuzz/decode_fuzz.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/decode_fuzz.c $(COMMON_SRC) -lm -pthread -o $@
 
-fuzz: $(FUZZ_BIN)
-	@rm -rf $(FUZZ_DIR)/corpus && mkdir -p $(FUZZ_DIR)/corpus
+fuzz: $(FUZZ_BIN) $(FUZZ_DIR)/make_seeds
+	@rm -rf $(FUZZ_DIR)/corpus $(FUZZ_DIR)/fresh && mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/fresh
 	@cp tests/fuzz/seeds/* $(FUZZ_DIR)/corpus/
+	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/fresh && \
+	    for f in $(FUZZ_DIR)/fresh/*; do cp $$f $(FUZZ_DIR)/corpus/fresh-$$(basename $$f); done
 	@echo "fuzz: pool_decode for $(FUZZ_SECONDS) s on $$(ls $(FUZZ_DIR)/corpus | wc -l) seeds"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
