@@ -1,0 +1,53 @@
+/* 07_wait_with_a_timeout.c - exercise: wait for a result, but not forever.
+ *
+ * The task takes two seconds. Main should look after half a second, see
+ * that the result is not ready, do something else, and then get the value
+ * with a generous time limit instead of none.
+ * Check it with `make exercise-07`; the statement is
+ * docs/exercises/07_wait_with_a_timeout.md. Lesson 06 waits without a limit.
+ */
+#include "lesson.h"
+
+static pool_value slow_answer(const pool_value *args, size_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    lesson_sleep(2.0);
+    return pool_int(42);
+}
+
+static pool_value result_callback(const pool_value *value, void *user_data)
+{
+    (void)user_data;
+    lesson_say("Callback got: %s", lesson_repr(value).text);
+    return pool_none();
+}
+
+int main(void)
+{
+    pool_t *pool;
+    pool_result *result;
+    const pool_value *value = NULL;
+    pool_opts opts = {.callback = result_callback};
+    int err;
+
+    LESSON_TRY(pool_create(&pool, NULL));
+    LESSON_TRY(pool_apply_async(pool, slow_answer, pool_none(), &opts, &result));
+
+    /* TODO 1: wait at most 0.5 seconds here, not forever. */
+    err = pool_result_wait(result, POOL_FOREVER);
+    lesson_say("Main after 0.5 s: %s, ready %s", pool_strerror(err),
+               pool_result_ready(result) ? "True" : "False");
+    lesson_say("Main: doing other work.");
+
+    /* TODO 2: get the value with pool_result_get(), waiting at most
+     * 10 seconds, and keep what it returns in err. */
+    lesson_say("Main get: %s, %s", pool_strerror(err),
+               value ? lesson_repr(value).text : "no value");
+
+    LESSON_TRY(pool_close(pool));
+    LESSON_TRY(pool_join(pool));
+    pool_result_release(result);
+    pool_destroy(pool);
+    return 0;
+}
