@@ -1029,6 +1029,10 @@ static void *task_handler(void *arg)
         if (p[1].revents)
             take_deaths(pool, false);
     }
+    /* Every worker is gone: the fork server may exit now, while the
+     * callbacks finish, rather than in pool_join(). */
+    close(pool->server_fd);
+    pool->server_fd = -1;
     pool->io_done = true;
     pthread_cond_signal(&pool->handler_cv);
     pthread_cond_broadcast(&pool->ready_cv);
@@ -1172,13 +1176,12 @@ int pool_create(pool_t **out, const pool_config *config)
 
 fail: {
     int saved = errno; /* no pool thread runs here */
-    if (pool->server_pid > 0) {
+    if (pool->server_pid > 0 && pool->server_fd >= 0)
         terminate_all(pool);
+    if (pool->server_fd >= 0)
         close(pool->server_fd);
+    if (pool->server_pid > 0)
         waitpid(pool->server_pid, NULL, 0);
-    } else if (pool->server_fd >= 0) {
-        close(pool->server_fd);
-    }
     if (pool->death_fd >= 0)
         close(pool->death_fd);
     if (pool->wake_fd >= 0)
@@ -1373,7 +1376,6 @@ int pool_join(pool_t *pool)
     if (!pool->joined) {
         pthread_join(pool->io_thread, NULL);
         pthread_join(pool->handler_thread, NULL);
-        close(pool->server_fd); /* the fork server sees end of file and exits */
         while (waitpid(pool->server_pid, NULL, 0) < 0 && errno == EINTR)
             ;
         pool->joined = true;
