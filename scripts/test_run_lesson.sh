@@ -3,6 +3,8 @@
 # lessons (shell scripts that print a chosen output) and asserts which ones
 # it passes and which it fails. A runner that passes everything fails here.
 set -u
+# `maker | expect_verdict ...` must count in this shell, not in a subshell.
+shopt -s lastpipe
 src=$(cd "$(dirname "$0")/.." && pwd)
 runner=$src/scripts/run_lesson.sh
 exp=$src/expected_output
@@ -191,6 +193,157 @@ echo 'Callback running.'
 echo 'pool: callback failed: Something bad happened' >&2
 echo 'Main tasks done.'
 echo 'Main successful: True'
+EOF
+
+# ---- 08 and 09: the error callback, and a task without a value --------------
+
+good08() { # error-callback-lines result-callback-line get-message
+    cat <<EOF
+echo 'Main tasks issued.'
+$1
+$2
+echo "Main get: task failed, Error('${3:-task 3 failed in PoolWorker-2 (pid 77): division by zero}')"
+echo 'Main successful: False'
+EOF
+}
+err08="echo 'Error callback got: task 3 failed in PoolWorker-2 (pid 77): division by zero'"
+good08 "$err08" "" | expect_verdict pass 08_error_callback.txt 08_good
+good08 "$err08" "echo 'Callback got: [4, 6, 12, None, -12]'" |
+    expect_verdict fail 08_error_callback.txt 08_result_callback_too
+good08 "$err08
+$err08" "" | expect_verdict fail 08_error_callback.txt 08_error_callback_twice
+good08 "$err08" "" "task 4 failed in PoolWorker-2 (pid 77): division by zero" |
+    expect_verdict fail 08_error_callback.txt 08_get_says_otherwise
+good08 "echo 'Error callback got: division by zero'" "" "division by zero" |
+    expect_verdict fail 08_error_callback.txt 08_task_not_named
+expect_verdict pass 09_task_without_return_value.txt 09_good <<'EOF'
+echo 'Task 0 done.'
+echo 'Callback got: None'
+echo 'Main successful: True'
+EOF
+expect_verdict fail 09_task_without_return_value.txt 09_zero_for_none <<'EOF'
+echo 'Task 0 done.'
+echo 'Callback got: 0'
+echo 'Main successful: True'
+EOF
+expect_verdict fail 09_task_without_return_value.txt 09_no_callback <<'EOF'
+echo 'Task 0 done.'
+echo 'Main successful: True'
+EOF
+
+# ---- 10: two stages ---------------------------------------------------------
+
+stage() { # stage item...: the task lines of one stage, in that order
+    local s=$1 i
+    shift
+    for i in "$@"; do
+        if [ "$s" = 1 ]; then echo "echo 'Stage 1 task $i: $((i * i))'"
+        else echo "echo 'Stage 2 task $i: $((2 * i * i))'"; fi
+    done
+}
+callback10="echo 'Stage 1 callback got: [0, 1, 4, 9, 16]'"
+results10() {
+    local i
+    for i in 0 1 2 3 4; do echo "echo 'Main result $i: $((2 * i * i))'"; done
+}
+{ stage 1 3 0 4 1 2; echo "$callback10"; stage 2 1 0 2 4 3; results10; } |
+    expect_verdict pass 10_follow_up_tasks_from_callback.txt 10_good
+{ stage 1 3 0 4 1 2; stage 2 1; echo "$callback10"; stage 2 0 2 4 3; results10; } |
+    expect_verdict fail 10_follow_up_tasks_from_callback.txt 10_stage_2_too_early
+{ stage 1 3 0 4 1 2; echo "$callback10"; stage 2 1 0 2 4; results10; stage 2 3; } |
+    expect_verdict fail 10_follow_up_tasks_from_callback.txt 10_main_does_not_wait
+
+# ---- 11: a worker that crashes ----------------------------------------------
+
+run11() { # worker-of-tasks-3-and-4 pid-the-error-names late (error after callback 3)
+    local w=${1:-PoolWorker-2 (pid 104)} i
+    local err="echo 'Error callback for task 2 got: PoolWorker-1 (pid ${2:-100}) died from signal 11 (Segmentation fault) while running task 0'"
+    echo "echo 'Task 0 done in PoolWorker-1 (pid 100).'"
+    echo "echo 'Task 1 done in PoolWorker-1 (pid 100).'"
+    echo "echo 'Callback for task 0 got: 0'"
+    echo "echo 'Task 2 crashing in PoolWorker-1 (pid 100).'"
+    echo "echo 'Task 3 done in $w.'"
+    echo "echo 'Callback for task 1 got: 10'"
+    echo "echo 'Task 4 done in $w.'"
+    if [ "${3:-}" = late ]; then
+        echo "echo 'Callback for task 3 got: 30'"
+        echo "$err"
+    else
+        echo "$err"
+        echo "echo 'Callback for task 3 got: 30'"
+    fi
+    echo "echo 'Callback for task 4 got: 40'"
+    for i in 0 1 2 3 4; do
+        if [ "$i" = 2 ]; then echo "echo 'Main task 2 successful: False'"
+        else echo "echo 'Main task $i successful: True'"; fi
+    done
+}
+run11 | expect_verdict pass 11_worker_crash.txt 11_good
+run11 'PoolWorker-1 (pid 100)' | expect_verdict fail 11_worker_crash.txt 11_not_replaced
+run11 '' 104 | expect_verdict fail 11_worker_crash.txt 11_blames_the_new_worker
+run11 '' '' late | expect_verdict fail 11_worker_crash.txt 11_callbacks_out_of_order
+
+# ---- 12: join and terminate -------------------------------------------------
+
+run12() { # line-after-terminate what-handle-2-says-after-terminate
+    local i
+    echo "echo 'Main: close and join.'"
+    for i in 3 1 0 4 2; do echo "echo 'Task $i done.'"; done
+    for i in 0 1 2 3 4; do
+        echo "echo 'After join, handle $i: ready True, successful True, $((i * i))'"
+    done
+    echo "echo 'Main: terminate.'"
+    if [ -n "$1" ]; then echo "echo '$1'"; fi
+    for i in 0 1 2 3 4; do
+        if [ "$i" = 2 ] && [ -n "$2" ]; then
+            echo "echo \"After terminate, handle 2: $2\""
+        else
+            echo "echo \"After terminate, handle $i: ready True, successful False, Error('terminated')\""
+        fi
+    done
+}
+run12 "" "" | expect_verdict pass 12_close_join_versus_terminate.txt 12_good
+run12 "" "ready True, successful False, Error('task 0 terminated')" |
+    expect_verdict pass 12_close_join_versus_terminate.txt 12_started_task_named
+run12 "Task 2 done." "" | expect_verdict fail 12_close_join_versus_terminate.txt 12_task_outlives_terminate
+run12 "" "ready False, successful False, no value yet" |
+    expect_verdict fail 12_close_join_versus_terminate.txt 12_handle_left_pending
+
+# ---- 13: one slow callback --------------------------------------------------
+
+run13() { # tid-of-callback-2 task-2(early|late) callback-1-before-callback-0-ends(yes|no)
+    echo "echo 'Task 0 done.'"
+    echo "echo 'Task 1 done.'"
+    if [ "$2" = early ]; then echo "echo 'Task 2 done.'"; fi
+    echo "echo 'Callback 0 got 0 on name=result-handler tid=50; sleeping 0.5 s.'"
+    if [ "$3" = yes ]; then echo "echo 'Callback 1 got 10 on name=result-handler tid=50.'"; fi
+    echo "echo 'Callback 0 done.'"
+    if [ "$2" = late ]; then echo "echo 'Task 2 done.'"; fi
+    if [ "$3" = no ]; then echo "echo 'Callback 1 got 10 on name=result-handler tid=50.'"; fi
+    echo "echo 'Callback 2 got 20 on name=result-handler tid=$1.'"
+    echo "echo 'Main: every handle is ready.'"
+}
+run13 50 early no | expect_verdict pass 13_slow_callback_stalls_results.txt 13_good
+run13 51 early no | expect_verdict fail 13_slow_callback_stalls_results.txt 13_two_threads
+run13 50 late no | expect_verdict fail 13_slow_callback_stalls_results.txt 13_task_after_callback_0
+run13 50 early yes | expect_verdict fail 13_slow_callback_stalls_results.txt 13_callbacks_side_by_side
+
+# ---- Exercises: the same runner, their own files ----------------------------
+
+saves05() { # tid of the saves
+    local v
+    echo "echo 'Main runs on name=05_quick_callba tid=10.'"
+    for v in 4 0 16 1 9; do echo "echo 'Saved $v on name=x tid=$1.'"; done
+    echo "echo 'Main: all saved.'"
+}
+saves05 10 | expect_verdict pass exercises/05_quick_callback.txt ex05_good
+saves05 11 | expect_verdict fail exercises/05_quick_callback.txt ex05_saved_by_the_callback
+expect_verdict fail exercises/08_predict_chunks.txt ex08_wrong_default <<'EOF'
+echo 'Chunksize 4, predicted: [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]'
+echo 'Chunksize 4, observed: [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]'
+echo 'Default chunksize for 10 items on 2 workers, predicted: 1'
+echo 'Default chunksize, predicted: [[0], [1], [2], [3], [4], [5], [6], [7], [8], [9]]'
+echo 'Default chunksize, observed: [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]'
 EOF
 
 echo "test_run_lesson: $checks checks, $failed failed"
