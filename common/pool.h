@@ -119,8 +119,9 @@ typedef struct pool_config {
 
 /* Creates a pool; config may be NULL for the defaults, as Pool() does.
  * Workers are forked from a single-threaded fork server made here, so they
- * see the program's memory as it was at this call and never inherit a lock
- * held by another thread; create pools before starting threads of your own.
+ * see the program's memory as it was at this call, and none inherits a lock
+ * held by one of the pool's threads; create pools before starting threads
+ * of your own, since the fork server is forked from the calling process.
  * Each worker is named PoolWorker-N, gets its own random seed (rand, random
  * and drand48), and dies with the parent. stdout and stderr are flushed
  * before the fork, so no buffered line is printed twice. */
@@ -138,6 +139,7 @@ typedef struct pool_opts {
 } pool_opts;
 
 /* Submitting: the pool takes over args and items even when the call fails.
+ * A failed submission sends none of its items that no worker has started.
  * The callbacks of a submission run once, after every one of its items is
  * done, and before wait or get on its handle returns. They always run in the
  * parent, on the pool's one result-handler thread, one at a time, so a slow
@@ -172,12 +174,15 @@ int pool_terminate(pool_t *pool);
 /* Waits until every task and callback is done and every worker has exited;
  * it needs a pool_close() or pool_terminate() first. */
 int pool_join(pool_t *pool);
-/* Terminates if still needed, then frees the pool and every handle. */
+/* Terminates if still needed, then frees the pool and every handle; a
+ * callback must not call it. */
 void pool_destroy(pool_t *pool);
 
 /* ---- Handles ----------------------------------------------------------- */
 
-/* A timeout in seconds; POOL_FOREVER waits without limit. */
+/* A call that would wait on the result-handler thread, where the wait could
+ * never end, returns POOL_EDEADLK instead: wait, get, join and the blocking
+ * forms alike. A timeout is in seconds; POOL_FOREVER waits without limit. */
 #define POOL_FOREVER (-1.0)
 
 /* Waits until the handle is ready: POOL_OK, or POOL_ETIMEDOUT. */
