@@ -239,9 +239,12 @@ static void describe_status(int status, char *buf, size_t size)
         snprintf(buf, size, "stopped (wait status %#x)", (unsigned)status);
 }
 
+/* An apply has one task, so it needs no number; a map's items have one. */
 static void describe_tasks(const chunk *c, char *buf, size_t size)
 {
-    if (c->count == 1)
+    if (c->job->mode == APPLY)
+        snprintf(buf, size, "the task");
+    else if (c->count == 1)
         snprintf(buf, size, "task %zu", c->first);
     else
         snprintf(buf, size, "tasks %zu-%zu", c->first, c->first + c->count - 1);
@@ -774,7 +777,9 @@ static void worker_lost(pool_t *pool, worker *w, int status)
         else
             describe_status(status, how, sizeof how);
         describe_tasks(c, tasks, sizeof tasks);
-        if (pool->state == TERMINATE)
+        if (pool->state == TERMINATE && c->job->mode == APPLY)
+            job_fail(c->job, POOL_ETERMINATED, pool_error("terminated"));
+        else if (pool->state == TERMINATE)
             job_fail(c->job, POOL_ETERMINATED, pool_error("%s terminated", tasks));
         else
             job_fail(c->job, POOL_ETASK, pool_error("PoolWorker-%d (pid %d) %s while running %s",
@@ -819,10 +824,12 @@ static bool take_results(pool_t *pool, worker *w, const frame_head *h, const uns
     }
 
     for (size_t i = 0; i < c->count; i++) {
+        char task[32] = "the task";
+        if (job->mode != APPLY)
+            snprintf(task, sizeof task, "task %zu", c->first + i);
         if (slots[i].type == POOL_ERROR)
-            job_fail(job, POOL_ETASK,
-                     pool_error("task %zu failed in PoolWorker-%d (pid %d): %s",
-                                c->first + i, w->number, (int)w->pid, slots[i].as.s));
+            job_fail(job, POOL_ETASK, pool_error("%s failed in PoolWorker-%d (pid %d): %s", task,
+                                                 w->number, (int)w->pid, slots[i].as.s));
         if (job->status != POOL_OK) /* a failed job keeps no more results */
             pool_value_free(&slots[i]);
     }

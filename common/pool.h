@@ -144,8 +144,8 @@ typedef struct pool_opts {
  * done, and before wait or get on its handle returns. They always run in the
  * parent, on the pool's one result-handler thread, one at a time, so a slow
  * callback delays every later result. A failed task calls the error callback
- * with a message naming the task index and the worker, and never the result
- * callback. A failing callback is reported on stderr in one line and makes
+ * with a message naming the worker and, in a map, the item's index ("task
+ * 3"), and never the result callback. A failing callback is reported on stderr in one line and makes
  * the handle unsuccessful; the pool keeps working. A worker that dies
  * mid-task fails that task with its pid and signal or exit status, and is
  * replaced. Submitting is allowed from any thread, callbacks included.

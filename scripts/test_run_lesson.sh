@@ -257,7 +257,7 @@ results10() {
 
 run11() { # worker-of-tasks-3-and-4 pid-the-error-names late (error after callback 3)
     local w=${1:-PoolWorker-2 (pid 104)} i
-    local err="echo 'Error callback for task 2 got: PoolWorker-1 (pid ${2:-100}) died from signal 11 (Segmentation fault) while running task 0'"
+    local err="echo 'Error callback for task 2 got: PoolWorker-1 (pid ${2:-100}) died from signal 11 (Segmentation fault) while running the task'"
     echo "echo 'Task 0 done in PoolWorker-1 (pid 100).'"
     echo "echo 'Task 1 done in PoolWorker-1 (pid 100).'"
     echo "echo 'Callback for task 0 got: 0'"
@@ -303,8 +303,8 @@ run12() { # line-after-terminate what-handle-2-says-after-terminate
     done
 }
 run12 "" "" | expect_verdict pass 12_close_join_versus_terminate.txt 12_good
-run12 "" "ready True, successful False, Error('task 0 terminated')" |
-    expect_verdict pass 12_close_join_versus_terminate.txt 12_started_task_named
+run12 "" "ready True, successful False, Error('boom')" |
+    expect_verdict fail 12_close_join_versus_terminate.txt 12_wrong_error
 run12 "Task 2 done." "" | expect_verdict fail 12_close_join_versus_terminate.txt 12_task_outlives_terminate
 run12 "" "ready False, successful False, no value yet" |
     expect_verdict fail 12_close_join_versus_terminate.txt 12_handle_left_pending
