@@ -3,7 +3,8 @@
  * Who does what:
  *   - a fork server, forked once by pool_create() while the caller is the
  *     only pool thread, forks every worker, so no worker is ever forked from
- *     a process whose other threads might hold a lock;
+ *     a process whose pool threads might hold a lock; it also reaps the
+ *     workers and sends the parent a death notice for each;
  *   - each worker reads chunks of work from its own task pipe and writes the
  *     results to its own result pipe, so the parent always knows which
  *     worker holds which task, and a dead worker loses nothing else;
