@@ -165,7 +165,6 @@ struct pool {
     struct pool_result *done_head, *done_tail;      /* for the result handler */
     chunk *retry;              /* chunks a dead worker never started */
     bool io_done;              /* the task handler has ended */
-    bool handler_done;
     bool joined;
     pthread_mutex_t join_lock; /* one joiner at a time */
     pthread_t io_thread, handler_thread;
@@ -173,14 +172,19 @@ struct pool {
 
 /* ---- Small helpers ----------------------------------------------------- */
 
-static void *xcalloc(size_t n, size_t size)
+/* Out of memory is fatal, as in pool_value.c. */
+static void *checked(void *p)
 {
-    void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
         fputs("pool: out of memory\n", stderr);
         abort();
     }
     return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    return checked(calloc(n ? n : 1, size ? size : 1));
 }
 
 static void buf_reserve(pool_buf *b, size_t extra)
@@ -190,12 +194,7 @@ static void buf_reserve(pool_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + extra)
         cap *= 2;
-    void *p = realloc(b->data, cap);
-    if (!p) {
-        fputs("pool: out of memory\n", stderr);
-        abort();
-    }
-    b->data = p;
+    b->data = checked(realloc(b->data, cap));
     b->cap = cap;
 }
 
@@ -1092,7 +1091,6 @@ static void *result_handler(void *arg)
         if (job->released)
             job_free(pool, job);
     }
-    pool->handler_done = true;
     pthread_cond_broadcast(&pool->ready_cv);
     pthread_mutex_unlock(&pool->lock);
     return NULL;

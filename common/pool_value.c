@@ -13,9 +13,8 @@
 
 /* Out of memory is fatal here, as in most small C programs: it keeps every
  * caller free of a failure path it could not handle anyway. */
-static void *xmalloc(size_t size)
+static void *checked(void *p)
 {
-    void *p = malloc(size ? size : 1);
     if (!p) {
         fputs("pool: out of memory\n", stderr);
         abort();
@@ -23,15 +22,8 @@ static void *xmalloc(size_t size)
     return p;
 }
 
-static void *xrealloc(void *old, size_t size)
-{
-    void *p = realloc(old, size ? size : 1);
-    if (!p) {
-        fputs("pool: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
+static void *xmalloc(size_t size) { return checked(malloc(size ? size : 1)); }
+static void *xrealloc(void *old, size_t size) { return checked(realloc(old, size ? size : 1)); }
 
 /* ---- Building and freeing ---------------------------------------------- */
 
@@ -74,11 +66,7 @@ pool_value pool_list(size_t len)
         abort();
     }
     pool_value v = {.type = POOL_LIST, .len = (uint32_t)len};
-    v.as.items = calloc(len ? len : 1, sizeof *v.as.items); /* all zero: all NONE */
-    if (!v.as.items) {
-        fputs("pool: out of memory\n", stderr);
-        abort();
-    }
+    v.as.items = checked(calloc(len ? len : 1, sizeof *v.as.items)); /* all zero: all NONE */
     return v;
 }
 
