@@ -1,33 +1,47 @@
-# ctest_exercises.sh - the exercises' self-check, sourced by
-# scripts/gen_ctest.sh with $src, $bin and test_line set (label exercises).
-# A check proves something only if it can fail, so for each exercise:
-#   exercise_NN_solution_passes  the reference solution passes its check;
-#   exercise_NN_starter_fails    the starter as shipped fails it. This test
-#       passes when the check fails; it is skipped (return code 77) once
-#       the starter differs from exercises/starters.sha256, that is, once a
-#       student has worked on it. `make grade-selfcheck` fails instead.
+# ctest_exercises.sh - the exercises' tests, sourced by scripts/gen_ctest.sh
+# with $src, $bin and test_line set. A check proves something only if it
+# can fail, and only if a right answer in any style can pass it, so:
+#   exercise_NN           (label exercises) the student's exercise: while it
+#       is the untouched starter it must fail its check; once edited, it is
+#       graded, and fails alone, even if it does not compile. Under
+#       GRADE_STRICT=1 (make grade-selfcheck) an edited starter is a failure.
+#   exercise_NN_solution  (label exercises) the reference solution passes.
+#   exercise_NN_alternative  (label selfcheck) a second right answer,
+#       written another way, passes.
+#   wrong_NN_what         (label selfcheck) each known-wrong answer in
+#       exercises/wrong/ fails, for the reason its header names
+#       ("Caught by: KEY", the key of the hint it must get).
 # Plus exercise_layout: every exercise has its solution, check and doc.
-# (test_line sets $name, so the variables here are ex_*.)
-exercise_test() { # test-name pass|fail program-dir exercise-name
-    ex_test=$1 ex_want=$2 ex_dir=$3 ex_name=$4
-    ex_exp=$src/expected_output/exercises/$ex_name.txt
-    set -- --expect "$ex_want" --verbose
-    if grep -q '^# grade: tsan' "$ex_exp"; then
-        set -- "$@" --tsan "$ex_dir/tsan/$ex_name"
-    fi
-    if [ "$ex_want" = fail ]; then
-        set -- "$@" --starter "$src/exercises/$ex_name.c"
-    fi
-    test_line "$ex_test" 120 exercises "$src/scripts/check_exercise.sh" "$@" \
-        "$ex_dir/$ex_name" "$ex_exp"
+# The selfcheck label is left out of make check to keep it quick; make
+# grade-selfcheck and CI run it. (test_line sets $name, so the variables
+# here are ex_*.)
+ex_expected() { # NN: the exercise's expected file
+    for ex_f in "$src"/expected_output/exercises/"$1"_*.txt; do echo "$ex_f"; done
 }
 
 for ex_c in "$src"/exercises/[0-9][0-9]_*.c; do
     [ -e "$ex_c" ] || continue
     ex_base=$(basename "$ex_c" .c)
     ex_nn=${ex_base%%_*}
-    exercise_test "exercise_${ex_nn}_solution_passes" pass "$bin/exercises/solutions" "$ex_base"
-    exercise_test "exercise_${ex_nn}_starter_fails" fail "$bin/exercises" "$ex_base"
-    echo "set_tests_properties(exercise_${ex_nn}_starter_fails PROPERTIES SKIP_RETURN_CODE 77)"
+    ex_exp=$src/expected_output/exercises/$ex_base.txt
+    test_line "exercise_$ex_nn" 180 exercises "$src/scripts/check_exercise.sh" \
+        --make "$bin" --expect starter --starter "$ex_c" --verbose \
+        "$bin/exercises/$ex_base" "$ex_exp"
+    test_line "exercise_${ex_nn}_solution" 120 exercises "$src/scripts/check_exercise.sh" \
+        --verbose "$bin/exercises/solutions/$ex_base" "$ex_exp"
+    if [ -e "$src/exercises/alternative/$ex_base.c" ]; then
+        test_line "exercise_${ex_nn}_alternative" 120 "selfcheck;nosan" \
+            "$src/scripts/check_exercise.sh" --verbose \
+            "$bin/exercises/alternative/$ex_base" "$ex_exp"
+    fi
+done
+
+for ex_c in "$src"/exercises/wrong/[0-9][0-9]_*.c; do
+    [ -e "$ex_c" ] || continue
+    ex_base=$(basename "$ex_c" .c)
+    ex_key=$(sed -n '1s/.*Caught by: *\([a-zA-Z-]*\).*/\1/p' "$ex_c")
+    test_line "wrong_$ex_base" 120 "selfcheck;nosan" "$src/scripts/check_exercise.sh" \
+        --expect fail --expect-key "${ex_key:-?}" --verbose \
+        "$bin/exercises/wrong/$ex_base" "$(ex_expected "${ex_base%%_*}")"
 done
 test_line exercise_layout 60 "exercises;docs" "$src/scripts/check_exercise_layout.sh"

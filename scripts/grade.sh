@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # grade.sh - grades every exercise and prints one table. Usage:
 #     scripts/grade.sh BUILD [exercises|solutions]
-# `make grade` runs it. It builds each exercise on its own, so one that does
-# not compile fails alone; writes BUILD/grade/CTestTestfile.cmake with one
-# test per exercise (scripts/check_exercise.sh); runs CTest there, which
+# `make grade` runs it. It builds the pool and the grader, then
+# writes BUILD/grade/CTestTestfile.cmake with one
+# test per exercise (scripts/check_exercise.sh, which builds that exercise
+# alone, so one that does not compile fails alone); runs CTest there, which
 # also writes BUILD/grade/junit.xml for an autograder (CTest 3.21 or newer);
-# and prints exercise, result and hint, then "N passed, N failed".
+# and prints exercise, result and hint, then "N passed, N failed". A starter
+# still as shipped shows "not started" and no hint.
 # It exits 0 once everything is graded, whatever the grades; 2 if it could
 # not grade.
 set -u
@@ -36,37 +38,28 @@ for c in "$src"/exercises/[0-9][0-9]_*.c; do
 done
 [ ${#names[@]} -gt 0 ] || { echo "$0: no exercises/NN_*.c found" >&2; exit 2; }
 
-# ---- Build each exercise on its own ------------------------------------------
+# ---- The shared parts, built once; then one CTest test per exercise --------
+# Each test builds its own exercise (check_exercise.sh --make), so one that
+# does not compile fails alone.
 
 echo "Grading $what ..."
-for name in "${names[@]}"; do
-    nn=${name%%_*}
-    targets=("$bins/$name")
-    grep -q '^# grade: tsan' "$src/expected_output/exercises/$name.txt" &&
-        targets+=("$bins/tsan/$name")
-    if ! (cd "$src" && $make -s --no-print-directory BUILD="$rel" "${targets[@]#"$src"/}") \
-        >"$grade/build-logs/$name.log" 2>&1; then
-        rm -f "${targets[@]}" # never grade an old build
-        printf '%s\tfail\t%s\n' "$name" \
-            "it does not compile: make exercise-$nn shows the compiler's errors" \
-            >"$grade/results/$name.tsv"
-    fi
-done
-
-# ---- One CTest test per exercise --------------------------------------------
-
+if ! (cd "$src" && $make -s --no-print-directory BUILD="$rel" exercise-deps) \
+    >"$grade/build-logs/common.log" 2>&1; then
+    cat "$grade/build-logs/common.log"
+    echo "$0: the pool or the grader does not build; nothing was graded" >&2
+    exit 2
+fi
 {
     echo "# Written by scripts/grade.sh: one test per exercise, label grade."
     for name in "${names[@]}"; do
         nn=${name%%_*}
-        args=(--verbose --record "$grade/results/$name.tsv")
-        grep -q '^# grade: tsan' "$src/expected_output/exercises/$name.txt" &&
-            args+=(--tsan "$bins/tsan/$name")
+        args=(--verbose --make "$build" --record "$grade/results/$name.tsv")
+        [ "$from" = exercises ] && args+=(--starter "$src/exercises/$name.c")
         printf 'add_test(exercise_%s "%s"' "$nn" "$src/scripts/check_exercise.sh"
         for a in "${args[@]}" "$bins/$name" "$src/expected_output/exercises/$name.txt"; do
             printf ' "%s"' "$a"
         done
-        printf ')\nset_tests_properties(exercise_%s PROPERTIES TIMEOUT 120 LABELS "grade")\n' "$nn"
+        printf ')\nset_tests_properties(exercise_%s PROPERTIES TIMEOUT 180 LABELS "grade")\n' "$nn"
     done
 } >"$grade/CTestTestfile.cmake"
 
@@ -87,7 +80,7 @@ fi
 
 # ---- The table -----------------------------------------------------------------
 
-passed=0 failed=0
+passed=0 failed=0 notstarted=0
 echo
 printf '%-36s %-6s %s\n' exercise result hint
 for name in "${names[@]}"; do
@@ -101,6 +94,9 @@ for name in "${names[@]}"; do
     if [ "$result" = pass ]; then
         passed=$((passed + 1))
         hint=
+    elif [ "$result" = "not started" ]; then
+        failed=$((failed + 1)) notstarted=$((notstarted + 1))
+        hint=
     else
         failed=$((failed + 1))
     fi
@@ -111,4 +107,5 @@ for name in "${names[@]}"; do
     fi
 done
 echo
+[ "$notstarted" -eq 0 ] || echo "($notstarted of the failed not started yet: still the starter as shipped)"
 echo "$passed passed, $failed failed"
