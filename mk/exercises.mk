@@ -59,7 +59,8 @@ ex_grader      = $(BUILD)/exercises/$(if $(filter plain,$1),,$1/)grader.o
 define ex_program
 $(call ex_out,$1,$2): $1 $(call ex_grader,$2) $(EX_LIB_$2) $(wildcard common/*.h) exercises/grader/wrap.list
 	@mkdir -p $$(dir $$@)
-	$$(EX_CC_$2) $$(EX_FLAGS_$2) $$< $(call ex_grader,$2) $(EX_LIB_$2) $$(GRADER_WRAP) -o $$@
+	@echo "$$(EX_CC_$2) $$(EX_FLAGS_$2) $$< $(call ex_grader,$2) $(EX_LIB_$2) (grader wraps) -o $$@"
+	@$$(EX_CC_$2) $$(EX_FLAGS_$2) $$< $(call ex_grader,$2) $(EX_LIB_$2) $$(GRADER_WRAP) -o $$@
 endef
 EX_ALL_SRC := $(EX_STARTERS) $(EX_OURS)
 $(foreach s,$(EX_ALL_SRC),$(eval $(call ex_program,$s,plain)))

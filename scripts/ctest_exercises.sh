@@ -15,8 +15,10 @@
 # The selfcheck label is left out of make check to keep it quick; make
 # grade-selfcheck and CI run it. (test_line sets $name, so the variables
 # here are ex_*.)
-ex_expected() { # NN: the exercise's expected file
-    for ex_f in "$src"/expected_output/exercises/"$1"_*.txt; do echo "$ex_f"; done
+ex_expected() { # NN: the exercise's expected file, named after its starter
+    for ex_f in "$src"/exercises/"$1"_*.c; do
+        echo "$src/expected_output/exercises/$(basename "$ex_f" .c).txt"
+    done
 }
 
 for ex_c in "$src"/exercises/[0-9][0-9]_*.c; do
@@ -39,7 +41,7 @@ done
 for ex_c in "$src"/exercises/wrong/[0-9][0-9]_*.c; do
     [ -e "$ex_c" ] || continue
     ex_base=$(basename "$ex_c" .c)
-    ex_key=$(sed -n '1s/.*Caught by: *\([a-zA-Z-]*\).*/\1/p' "$ex_c")
+    ex_key=$(sed -n '1s/.*Caught by: *\([a-zA-Z|-]*\).*/\1/p' "$ex_c")
     test_line "wrong_$ex_base" 120 "selfcheck;nosan" "$src/scripts/check_exercise.sh" \
         --expect fail --expect-key "${ex_key:-?}" --verbose \
         "$bin/exercises/wrong/$ex_base" "$(ex_expected "${ex_base%%_*}")"

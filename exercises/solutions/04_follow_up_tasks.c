@@ -1,62 +1,90 @@
 /* 04_follow_up_tasks.c - reference solution of exercise 04.
  *
- * The cubes' callback submits one add_one() per cube; each follow-up's
- * callback stores its result and counts it under the mutex, and main waits
- * on the condition variable until all five are in.
+ * The words' callback submits one shout() per word, copying the word, and
+ * counts what it submitted; each follow-up's callback keeps its own copy of
+ * the result, or counts the failure, and signals. Main waits for exactly
+ * the follow-ups that were submitted, and ends with a message on stderr and
+ * status 1 if any stage failed.
  * Students work on exercises/04_follow_up_tasks.c.
  */
 #include "lesson.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define ITEMS 5
 
-/* What the callbacks share with main. The mutex guards results and done. */
+/* What the callbacks share with main. The mutex guards everything below it. */
 typedef struct work {
     pool_t *pool;
     pthread_mutex_t lock;
-    pthread_cond_t changed;   /* signalled whenever done grows */
-    long long results[ITEMS]; /* follow-up results, by item */
-    int done;                 /* follow-up results stored so far */
+    pthread_cond_t changed; /* signalled whenever done grows */
+    char *results[ITEMS];   /* follow-up results by item, main's own copies */
+    int submitted;          /* follow-ups submitted by the first callback */
+    int done;               /* follow-ups finished, failed ones included */
+    int failed;             /* follow-ups that failed */
+    char failure[160];      /* the first failed follow-up's error */
 } work;
 
-static pool_value cube(const pool_value *args, size_t nargs)
-{
-    long long n = args[0].as.i;
+static const char *const words[ITEMS] = {"zero", "one", "two", "three", "four"};
 
+static pool_value spell(const pool_value *args, size_t nargs)
+{
     (void)nargs;
-    return pool_int(n * n * n);
+    return pool_str(words[args[0].as.i]);
 }
 
-/* A follow-up task: args are (item, cube); it returns (item, cube + 1). */
-static pool_value add_one(const pool_value *args, size_t nargs)
+/* A follow-up task: args are (item, word); it returns (item, WORD). */
+static pool_value shout(const pool_value *args, size_t nargs)
 {
+    pool_value out = pool_tuple(2, pool_int(args[0].as.i), pool_str(args[1].as.s));
+
     (void)nargs;
-    return pool_tuple(2, pool_int(args[0].as.i), pool_int(args[1].as.i + 1));
+    for (char *c = out.as.items[1].as.s; *c; c++)
+        *c = (char)(*c - 'a' + 'A');
+    return out;
 }
 
 static pool_value follow_up_callback(const pool_value *value, void *user_data)
 {
     work *w = user_data;
     long long item = value->as.items[0].as.i;
-    long long result = value->as.items[1].as.i;
+    char *copy = strdup(value->as.items[1].as.s); /* the value dies with its handle */
 
+    if (!copy)
+        return pool_error("out of memory");
     pthread_mutex_lock(&w->lock);
-    w->results[item] = result;
+    w->results[item] = copy;
     w->done++;
     pthread_cond_signal(&w->changed);
     pthread_mutex_unlock(&w->lock);
     return pool_none();
 }
 
-static pool_value cube_callback(const pool_value *value, void *user_data)
+static pool_value follow_up_failed(const pool_value *error, void *user_data)
 {
     work *w = user_data;
-    pool_task_fn follow_up = add_one;
-    pool_opts follow_up_opts = {.callback = follow_up_callback, .user_data = w};
 
-    lesson_say("Cubes: %s", lesson_repr(value).text);
+    pthread_mutex_lock(&w->lock);
+    if (w->failed++ == 0)
+        snprintf(w->failure, sizeof w->failure, "%s", error->as.s);
+    w->done++;
+    pthread_cond_signal(&w->changed);
+    pthread_mutex_unlock(&w->lock);
+    return pool_none();
+}
+
+static pool_value words_callback(const pool_value *value, void *user_data)
+{
+    work *w = user_data;
+    pool_task_fn follow_up = shout;
+    pool_opts follow_up_opts = {.callback = follow_up_callback,
+                                .error_callback = follow_up_failed,
+                                .user_data = w};
+
+    lesson_say("Words: %s", lesson_repr(value).text);
     for (uint32_t i = 0; i < value->len; i++) {
         pool_value args = pool_tuple(2, pool_int(i), pool_value_copy(&value->as.items[i]));
         pool_result *result;
@@ -65,6 +93,9 @@ static pool_value cube_callback(const pool_value *value, void *user_data)
         if (err != POOL_OK)
             return pool_error("follow-up %u: %s", i, pool_strerror(err));
         pool_result_release(result);
+        pthread_mutex_lock(&w->lock);
+        w->submitted++;
+        pthread_mutex_unlock(&w->lock);
     }
     return pool_none();
 }
@@ -73,25 +104,34 @@ int main(void)
 {
     work w = {.done = 0};
     pool_result *first;
-    pool_opts opts = {.callback = cube_callback, .user_data = &w};
+    const pool_value *outcome;
+    pool_opts opts = {.callback = words_callback, .user_data = &w};
     char line[128];
-    int len;
+    int len, status = 0;
 
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.changed, NULL);
-    for (int i = 0; i < ITEMS; i++)
-        w.results[i] = -1;
     LESSON_TRY(pool_create(&w.pool, NULL));
 
-    LESSON_TRY(pool_map_async(w.pool, cube, pool_range(ITEMS), &opts, &first));
-    LESSON_TRY(pool_result_wait(first, POOL_FOREVER));
+    LESSON_TRY(pool_map_async(w.pool, spell, pool_range(ITEMS), &opts, &first));
+    /* Once this returns, the first callback has run: submitted is final. */
+    if (pool_result_get(first, 10.0, &outcome) != POOL_OK) {
+        fprintf(stderr, "Main: the first stage failed: %s\n", outcome->as.s);
+        status = 1;
+    }
 
     pthread_mutex_lock(&w.lock);
-    while (w.done < ITEMS)
+    while (w.done < w.submitted)
         pthread_cond_wait(&w.changed, &w.lock);
     len = snprintf(line, sizeof line, "Follow-ups:");
     for (int i = 0; i < ITEMS; i++)
-        len += snprintf(line + len, sizeof line - (size_t)len, " %lld", w.results[i]);
+        len += snprintf(line + len, sizeof line - (size_t)len, " %s",
+                        w.results[i] ? w.results[i] : "?");
+    if (w.failed > 0) {
+        fprintf(stderr, "Main: %d follow-up(s) failed, the first with: %s\n", w.failed,
+                w.failure);
+        status = 1;
+    }
     pthread_mutex_unlock(&w.lock);
     lesson_say("%s", line);
 
@@ -101,7 +141,9 @@ int main(void)
 
     pool_result_release(first);
     pool_destroy(w.pool);
+    for (int i = 0; i < ITEMS; i++)
+        free(w.results[i]);
     pthread_cond_destroy(&w.changed);
     pthread_mutex_destroy(&w.lock);
-    return 0;
+    return status;
 }
