@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define ITEMS 10
+#define MAX_ITEMS 17
 
 /* TODO 1: the chunksize the pool uses when a map is given chunksize 0.
  * pool.h gives the rule next to pool_opts; workers is pool_processes(). */
@@ -42,15 +42,15 @@ static pool_value whose(const pool_value *args, size_t nargs)
     return pool_int(getpid());
 }
 
-/* Writes the items 0..ITEMS-1 as a list of lists, the way Python prints
+/* Writes the items 0..items-1 as a list of lists, the way Python prints
  * one: an item starts a new inner list when its key differs from the key
  * of the item before it. */
-static lesson_text group(const long long key[ITEMS])
+static lesson_text group(const long long key[], long items)
 {
     lesson_text t;
     size_t len = 0;
 
-    for (long i = 0; i < ITEMS && len < sizeof t.text; i++) {
+    for (long i = 0; i < items && len < sizeof t.text; i++) {
         const char *sep = i == 0 ? "[[" : key[i] != key[i - 1] ? "], [" : ", ";
         len += (size_t)snprintf(t.text + len, sizeof t.text - len, "%s%ld", sep, i);
     }
@@ -59,19 +59,22 @@ static lesson_text group(const long long key[ITEMS])
     return t;
 }
 
-static void run(pool_t *pool, const char *what, long chunksize, long predicted_size)
+/* Maps items 0..items-1 in chunks of chunksize (0: the pool's default),
+ * and prints the predicted chunks next to the observed ones. */
+static void run(pool_t *pool, const char *what, long items, long chunksize,
+                long predicted_size)
 {
     pool_opts opts = {.chunksize = chunksize};
     pool_value out;
-    long long pids[ITEMS], chunks[ITEMS];
+    long long pids[MAX_ITEMS], chunks[MAX_ITEMS];
 
-    LESSON_TRY(pool_map(pool, whose, pool_range(ITEMS), &opts, &out));
-    for (long i = 0; i < ITEMS; i++) {
+    LESSON_TRY(pool_map(pool, whose, pool_range((size_t)items), &opts, &out));
+    for (long i = 0; i < items; i++) {
         pids[i] = out.as.items[i].as.i;
         chunks[i] = chunk_of(i, predicted_size);
     }
-    lesson_say("%s, predicted: %s", what, group(chunks).text);
-    lesson_say("%s, observed: %s", what, group(pids).text);
+    lesson_say("%s, predicted: %s", what, group(chunks, items).text);
+    lesson_say("%s, observed: %s", what, group(pids, items).text);
     pool_value_free(&out);
 }
 
@@ -79,15 +82,17 @@ int main(void)
 {
     pool_t *pool;
     pool_config config = {.processes = 2, .maxtasksperchild = 1};
-    long size;
+    const long sizes[] = {10, 16, 17};
 
     LESSON_TRY(pool_create(&pool, &config));
 
-    run(pool, "Chunksize 4", 4, 4);
-    size = default_chunksize(ITEMS, pool_processes(pool));
-    lesson_say("Default chunksize for %d items on %ld workers, predicted: %ld", ITEMS,
-               pool_processes(pool), size);
-    run(pool, "Default chunksize", 0, size);
+    run(pool, "Chunksize 4", 10, 4, 4);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        long size = default_chunksize(sizes[i], pool_processes(pool));
+        lesson_say("Default chunksize for %ld items on %ld workers, predicted: %ld", sizes[i],
+                   pool_processes(pool), size);
+        run(pool, "Default chunksize", sizes[i], 0, size);
+    }
 
     LESSON_TRY(pool_close(pool));
     LESSON_TRY(pool_join(pool));
