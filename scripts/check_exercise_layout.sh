@@ -7,6 +7,12 @@
 # exercises/starters.sha256. The starter has TODOs and the solution none. A
 # statement may name, in backticks, a C function (`save()`) or a pool_ or
 # lesson_ name only if the starter, the solution or common/*.h has it.
+# Each exercise also has a second right answer exercises/alternative/NN_name.c
+# and at least three known-wrong answers exercises/wrong/NN_*.c, each opening
+# with the one line "/* WRONG: what is wrong. Caught by: KEY */", where KEY
+# (or each of KEY|KEY2) has a "# hint KEY" line in one of the exercise's
+# expected files, or is one of the keys check_exercise.sh has a general
+# hint for (crash, asan, tsan, callback-failed).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src" || exit 2
@@ -27,6 +33,25 @@ for starter in "${starters[@]}"; do
     doc=docs/exercises/$name.md
 
     [ -f "$solution" ] || problem "$starter: no reference solution $solution"
+    [ -f "exercises/alternative/$name.c" ] ||
+        problem "$starter: no second correct answer exercises/alternative/$name.c"
+    nn=${name%%_*}
+    wrong=(exercises/wrong/"$nn"_*.c)
+    [ -e "${wrong[0]}" ] && [ ${#wrong[@]} -ge 3 ] ||
+        problem "$starter: fewer than three known-wrong answers exercises/wrong/${nn}_*.c"
+    for w in "${wrong[@]}"; do
+        [ -e "$w" ] || continue
+        keys=$(sed -n '1s|^/\* WRONG: .* Caught by: \([a-zA-Z|-]*\) \*/$|\1|p' "$w")
+        if [ -z "$keys" ]; then
+            problem "$w: its first line must be /* WRONG: what is wrong. Caught by: KEY */"
+            continue
+        fi
+        for key in ${keys//|/ }; do
+            case $key in crash | asan | tsan | callback-failed) continue ;; esac
+            grep -qs "^# hint $key = " expected_output/exercises/"$name".*txt expected_output/exercises/"$name".txt ||
+                problem "$w: caught by $key, but no expected file of $name has a '# hint $key' line"
+        done
+    done
     [ -f "$doc" ] || problem "$starter: no statement $doc"
     grep -q 'TODO' "$starter" || problem "$starter: a starter should mark what to do with TODO"
     [ -f "$solution" ] && grep -q 'TODO' "$solution" &&
@@ -52,10 +77,11 @@ for starter in "${starters[@]}"; do
 done
 
 # Nothing left over from an exercise that is gone.
-for f in exercises/solutions/*.c expected_output/exercises/*.txt docs/exercises/[0-9][0-9]_*.md; do
+for f in exercises/solutions/*.c exercises/alternative/*.c expected_output/exercises/*.txt \
+    docs/exercises/[0-9][0-9]_*.md; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
-    name=${name%.*}
+    name=${name%%.*}
     [ -f "exercises/$name.c" ] || problem "$f: there is no starter exercises/$name.c for it"
 done
 
@@ -73,4 +99,4 @@ if [ "$problems" -ne 0 ]; then
     echo "check_exercise_layout: $problems problem(s)"
     exit 1
 fi
-echo "check_exercise_layout: ${#starters[@]} exercises, each with its solution, check and statement"
+echo "check_exercise_layout: ${#starters[@]} exercises, each with its solution, alternative, wrong answers, check and statement"

@@ -5,6 +5,8 @@
 #       is the untouched starter it must fail its check; once edited, it is
 #       graded, and fails alone, even if it does not compile. Under
 #       GRADE_STRICT=1 (make grade-selfcheck) an edited starter is a failure.
+#       It builds the exercise with the plain make, so the sanitizer builds
+#       of the whole suite (make sanitize, make tsan) leave it out (nosan).
 #   exercise_NN_solution  (label exercises) the reference solution passes.
 #   exercise_NN_alternative  (label selfcheck) a second right answer,
 #       written another way, passes.
@@ -26,7 +28,7 @@ for ex_c in "$src"/exercises/[0-9][0-9]_*.c; do
     ex_base=$(basename "$ex_c" .c)
     ex_nn=${ex_base%%_*}
     ex_exp=$src/expected_output/exercises/$ex_base.txt
-    test_line "exercise_$ex_nn" 180 exercises "$src/scripts/check_exercise.sh" \
+    test_line "exercise_$ex_nn" 180 "exercises;nosan" "$src/scripts/check_exercise.sh" \
         --make "$bin" --expect starter --starter "$ex_c" --verbose \
         "$bin/exercises/$ex_base" "$ex_exp"
     test_line "exercise_${ex_nn}_solution" 120 exercises "$src/scripts/check_exercise.sh" \
