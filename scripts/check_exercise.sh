@@ -25,8 +25,9 @@
 # stderr, stdout, same, different. Without a matching hint, a general one.
 #
 # Options:
-#   --make BUILD     build the program and its sanitizer builds first (with
-#                    make BUILD=BUILD); one that does not compile fails
+#   --make BUILD     build the program, and each sanitizer build before its
+#                    run (with make BUILD=BUILD); one that does not compile
+#                    fails
 #   --only asan|tsan check only that build, not the others
 #   --expect pass|fail|starter   what the caller expects: starter means fail
 #                    while the file is the untouched starter, pass once edited
@@ -121,18 +122,22 @@ if [ "$want" = starter ]; then
     fi
 fi
 
-# ---- Build ------------------------------------------------------------------------
+# ---- Build (each flavor just before its first run) -------------------------------
 
-if [ -n "$build" ]; then
-    targets=()
-    for f in "${flavors[@]}"; do targets+=("$(flavor_program "$f")"); done
-    rm -f "${targets[@]}" # never check an old build
-    if ! make -s --no-print-directory -C "$src" BUILD="$build" "${targets[@]}" >"$log" 2>&1; then
+built=" "
+build_flavor() { # flavor: 0 if built; else prints the verdict and exits 1
+    local target
+    target=$(flavor_program "$1")
+    [ -z "$build" ] && return 0
+    [[ "$built" == *" $1 "* ]] && return 0
+    rm -f "$target" # never check an old build
+    if ! make -s --no-print-directory -C "$src" BUILD="$build" "$target" >"$log" 2>&1; then
         say_verdict fail "it does not compile: make exercise-$nn shows the compiler's errors"
         sed 's/^/    | /' "$log"
         exit 1 # a shipped program that does not compile is never as expected
     fi
-fi
+    built="$built$1 "
+}
 
 # ---- Run ----------------------------------------------------------------------------
 
@@ -142,6 +147,7 @@ failed_file= failed_flavor=
 run() { # flavor expected-file [VAR=VALUE...]
     local flavor=$1 file=$2 prog
     shift 2
+    build_flavor "$flavor"
     prog=$(flavor_program "$flavor")
     env POOL_GRADE="$(rules_of "$file")" "$@" \
         TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:handle_segv=0}" \

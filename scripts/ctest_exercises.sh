@@ -7,15 +7,15 @@
 #       GRADE_STRICT=1 (make grade-selfcheck) an edited starter is a failure.
 #       It builds the exercise with the plain make, so the sanitizer builds
 #       of the whole suite (make sanitize, make tsan) leave it out (nosan).
-#   exercise_NN_solution  (label exercises) the reference solution passes.
+#   exercise_NN_solution  (label selfcheck) the reference solution passes.
 #   exercise_NN_alternative  (label selfcheck) a second right answer,
 #       written another way, passes.
 #   wrong_NN_what         (label selfcheck) each known-wrong answer in
 #       exercises/wrong/ fails, for the reason its header names
 #       ("Caught by: KEY", the key of the hint it must get).
 # Plus exercise_layout: every exercise has its solution, check and doc.
-# The selfcheck label is left out of make check to keep it quick; make
-# grade-selfcheck and CI run it. (test_line sets $name, so the variables
+# The selfcheck label is left out of make check to keep it quick (about a
+# minute and a half of CPU); make grade-selfcheck and CI run it. (test_line sets $name, so the variables
 # here are ex_*.)
 ex_expected() { # NN: the exercise's expected file, named after its starter
     for ex_f in "$src"/exercises/"$1"_*.c; do
@@ -31,7 +31,7 @@ for ex_c in "$src"/exercises/[0-9][0-9]_*.c; do
     test_line "exercise_$ex_nn" 180 "exercises;nosan" "$src/scripts/check_exercise.sh" \
         --make "$bin" --expect starter --starter "$ex_c" --verbose \
         "$bin/exercises/$ex_base" "$ex_exp"
-    test_line "exercise_${ex_nn}_solution" 120 exercises "$src/scripts/check_exercise.sh" \
+    test_line "exercise_${ex_nn}_solution" 120 selfcheck "$src/scripts/check_exercise.sh" \
         --verbose "$bin/exercises/solutions/$ex_base" "$ex_exp"
     if [ -e "$src/exercises/alternative/$ex_base.c" ]; then
         test_line "exercise_${ex_nn}_alternative" 120 "selfcheck;nosan" \
