@@ -19,8 +19,9 @@
 #
 # The hint comes from the failing file's "# hint KEY = text" lines. KEY is
 # the grader rule that was broken; else callback-failed (stderr shows
-# "pool: callback failed", which the file does not expect); else crash (killed by a signal); else asan or
-# tsan (the sanitizer reported); else the pass whose FileCheck lines failed
+# "pool: callback failed" or "pool: error callback failed", which the file
+# does not expect); else asan or tsan (the sanitizer reported); else crash
+# (killed by a signal); else the pass whose FileCheck lines failed
 # (CHECK, SHAPE, ...) or what else went wrong: time-limit, exit-status,
 # stderr, stdout, same, different. Without a matching hint, a general one.
 #
@@ -190,7 +191,7 @@ if [ "$status" -ne 0 ]; then
     rule=$(sed -n 's/^grader: \([a-z-]*\): .*/\1/p' "$log" | head -n 1)
     if [ -n "$rule" ]; then
         key=$rule
-    elif grep -q '^pool: callback failed' "$log" &&
+    elif grep -qE "^pool: (error )?callback failed" "$log" &&
         ! grep -q '^# expect stderr:.*callback failed' "$failed_file"; then
         key=callback-failed
     elif grep -q 'ThreadSanitizer' "$log"; then
@@ -213,7 +214,7 @@ if [ "$status" -ne 0 ]; then
     if [ -z "$hint" ]; then
         case $key in
         crash) hint="the exercise crashed ($(printf '%s' "$first" | grep -o 'signal [0-9]*.*' | sed 's/[.]$//')): make exercise-$nn SAN=address shows where" ;;
-        callback-failed) hint="a callback failed (stderr says 'pool: callback failed'), and the program did not end as it should: every callback must report a failure so that main stops waiting" ;;
+        callback-failed) hint="a callback failed (stderr says 'pool: callback failed'): a callback returns pool_none() once it has done its work, and pool_error() only to report that it could not" ;;
         asan) hint="AddressSanitizer found a memory error or a leak: make exercise-$nn SAN=address shows where" ;;
         tsan) hint="ThreadSanitizer found a data race: make exercise-$nn SAN=thread shows where" ;;
         *) hint=$(printf '%s' "$first" | sed 's/the lesson/the program/') ;;
