@@ -1,4 +1,4 @@
-/* WRONG: submits the callback's own word as the follow-up's argument, without pool_value_copy(), so the pool frees it twice. Caught by: owned-values|asan|crash *
+/* WRONG: submits the callback's own word as the follow-up's argument, without pool_value_copy(), so the pool frees it twice. Caught by: owned-values|asan|crash */
 #include "lesson.h"
 
 #include <pthread.h>
