@@ -126,6 +126,7 @@ struct pool_result {
     bool done;             /* handed to the result handler */
     bool ready;            /* callbacks have run; wait and get return */
     bool released;         /* the caller gave the handle back */
+    bool retrieved;        /* get or successful revealed the outcome */
 };
 
 /* The parent's view of one worker; only the task-handler thread uses it. */
@@ -619,6 +620,24 @@ static void job_check(pool_t *pool, struct pool_result *job)
         job_finish(pool, job);
 }
 
+enum { UNSEEN_LINE = 512 }; /* room for the line of an unseen failure */
+
+/* A task's failure that nobody will ever see: no error callback got it,
+ * and neither get nor successful revealed it. A terminated job is the
+ * program's own doing, and a failed callback was reported when it failed.
+ * Fills line and returns true when one is owed; the caller writes it once
+ * the lock is released, since a write to stderr can block. */
+static bool job_unseen_failure(const struct pool_result *job, char line[UNSEEN_LINE])
+{
+    if (job->status != POOL_ETASK || job->opts.error_callback || job->retrieved)
+        return false;
+    const char *what = job->error.type == POOL_ERROR ? job->error.as.s
+                                                     : pool_strerror(job->status);
+    /* The message is cut, not the end, so the line always says why it is there. */
+    snprintf(line, UNSEEN_LINE, "pool: %.400s; its error was never retrieved", what);
+    return true;
+}
+
 static void job_free(pool_t *pool, struct pool_result *job)
 {
     if (job->prev)
@@ -1004,6 +1023,10 @@ static void *task_handler(void *arg)
             if (pool->workers[i].pid <= 0 && spawn_worker(pool, &pool->workers[i]) != 0)
                 timeout = 100; /* try again soon */
         dispatch(pool);
+        /* dispatch() may have dropped a failed job's last chunks: a closed
+         * pool is then done, and no event would wake the poll below. */
+        if (pool->state == CLOSE && !work_left(pool))
+            continue;
 
         /* p[0] wakes us, p[1] brings deaths, then two per worker. */
         struct pollfd *p = pool->pfds;
@@ -1085,11 +1108,20 @@ static void *result_handler(void *arg)
         else if (job->status != POOL_OK && job->opts.error_callback)
             run_callback(job, job->opts.error_callback, &job->error, "error callback");
 
+        char line[UNSEEN_LINE];
+        bool unseen = false;
         pthread_mutex_lock(&pool->lock);
         job->ready = true;
         pthread_cond_broadcast(&pool->ready_cv);
-        if (job->released)
+        if (job->released) {
+            unseen = job_unseen_failure(job, line);
             job_free(pool, job);
+        }
+        if (unseen) {
+            pthread_mutex_unlock(&pool->lock);
+            report("%s", line);
+            pthread_mutex_lock(&pool->lock);
+        }
     }
     pthread_cond_broadcast(&pool->ready_cv);
     pthread_mutex_unlock(&pool->lock);
@@ -1308,6 +1340,7 @@ static int blocking(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value in
     pool_result_wait(r, POOL_FOREVER);
     pthread_mutex_lock(&pool->lock);
     rc = r->status;
+    r->retrieved = true; /* the caller gets the error in *out */
     if (rc == POOL_OK) {
         *out = r->output;
         r->output = pool_none();
@@ -1402,8 +1435,13 @@ void pool_destroy(pool_t *pool)
         pool_terminate(pool);
         pool_join(pool);
     }
-    while (pool->jobs)
+    /* No pool thread is left, so the lock is not needed. */
+    while (pool->jobs) {
+        char line[UNSEEN_LINE];
+        if (job_unseen_failure(pool->jobs, line))
+            report("%s", line);
         job_free(pool, pool->jobs);
+    }
     close(pool->wake_fd);
     close(pool->death_fd);
     pthread_mutex_destroy(&pool->lock);
@@ -1458,6 +1496,7 @@ int pool_result_get(pool_result *result, double timeout, const pool_value **valu
     pthread_mutex_lock(&result->pool->lock);
     rc = result->status;
     *value = rc == POOL_OK ? &result->output : &result->error;
+    result->retrieved = true;
     pthread_mutex_unlock(&result->pool->lock);
     return rc;
 }
@@ -1478,6 +1517,8 @@ bool pool_result_successful(pool_result *result)
         return false;
     pthread_mutex_lock(&result->pool->lock);
     bool ok = result->ready && result->status == POOL_OK;
+    if (result->ready) /* before then, false says nothing about the outcome */
+        result->retrieved = true;
     pthread_mutex_unlock(&result->pool->lock);
     return ok;
 }
@@ -1487,9 +1528,15 @@ void pool_result_release(pool_result *result)
     if (!result)
         return;
     pool_t *pool = result->pool;
+    char line[UNSEEN_LINE];
+    bool unseen = false;
     pthread_mutex_lock(&pool->lock);
     result->released = true;
-    if (result->ready)
+    if (result->ready) {
+        unseen = job_unseen_failure(result, line);
         job_free(pool, result);
+    }
     pthread_mutex_unlock(&pool->lock);
+    if (unseen)
+        report("%s", line);
 }

@@ -194,7 +194,10 @@ bool pool_result_ready(pool_result *result);
 /* True once the handle is ready with no error; false before then. */
 bool pool_result_successful(pool_result *result);
 /* Gives the handle back; the pool frees it once ready, and
- * pool_destroy() frees every handle never released. */
+ * pool_destroy() frees every handle never released. A failed task that no
+ * error callback got, nor get or successful on a ready handle revealed, is
+ * reported on stderr in one line when its handle is freed (wait and ready
+ * reveal nothing; pool_terminate() and failed callbacks add no line). */
 void pool_result_release(pool_result *result);
 
 #endif

@@ -13,7 +13,9 @@
 #      EXPECTED (same folder), with that file's "# grade: env VAR=VALUE"
 #      lines set: a run with a fault injected by the grader, for instance;
 #   3. built with AddressSanitizer + UBSan, if EXPECTED says "# grade: asan";
-#   4. built with ThreadSanitizer, if EXPECTED says "# grade: tsan".
+#   4. built with ThreadSanitizer, if EXPECTED says "# grade: tsan", with
+#      each callback held back 20 ms (POOL_GRADE_CALLBACK_DELAY), so that a
+#      race with main's first look at shared data happens in every run.
 # Each run enforces the grader rules its file lists on "# grader:" lines
 # (exercises/grader/grader.c), through POOL_GRADE.
 #
@@ -150,7 +152,11 @@ run() { # flavor expected-file [VAR=VALUE...]
     shift 2
     build_flavor "$flavor"
     prog=$(flavor_program "$flavor")
-    env POOL_GRADE="$(rules_of "$file")" "$@" \
+    # Under ThreadSanitizer each callback starts 20 ms late, so that main
+    # has looked at the shared data first and a missing lock always shows.
+    local delay=
+    [ "$flavor" = tsan ] && delay=0.02
+    env POOL_GRADE="$(rules_of "$file")" POOL_GRADE_CALLBACK_DELAY="$delay" "$@" \
         TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:handle_segv=0}" \
         ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:handle_segv=1}" \
         UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
