@@ -219,7 +219,7 @@ if [ "$status" -ne 0 ]; then
     [ -n "$key" ] && hint=$(hint_for "$key")
     if [ -z "$hint" ]; then
         case $key in
-        crash) hint="the exercise crashed ($(printf '%s' "$first" | grep -o 'signal [0-9]*.*' | sed 's/[.]$//')): make exercise-$nn SAN=address shows where" ;;
+        crash) hint="the exercise crashed, killed by $(printf '%s' "$first" | grep -o 'signal [0-9]*.*' | sed 's/[.]$//'): make exercise-$nn SAN=address shows where" ;;
         callback-failed) hint="a callback failed (stderr says 'pool: callback failed'): a callback returns pool_none() once it has done its work, and pool_error() only to report that it could not" ;;
         asan) hint="AddressSanitizer found a memory error or a leak: make exercise-$nn SAN=address shows where" ;;
         tsan) hint="ThreadSanitizer found a data race: make exercise-$nn SAN=thread shows where" ;;
