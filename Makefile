@@ -12,9 +12,11 @@ LDFLAGS  := -pthread $(SANFLAGS)
 CTEST    ?= ctest
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
-# FileCheck comes with Debian's llvm-N-tools package.
-FILECHECK ?= $(firstword $(wildcard /usr/lib/llvm-*/bin/FileCheck) \
-                         $(shell command -v FileCheck 2>/dev/null))
+# FileCheck comes with Debian's llvm-N-tools package. scripts/ensure_tools.sh
+# is the one place that finds it, for this file and for the runner alike.
+ifeq ($(origin FILECHECK),undefined)
+FILECHECK := $(shell scripts/ensure_tools.sh --print-filecheck)
+endif
 export FILECHECK
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -23,10 +25,17 @@ LESSONS    := $(patsubst lessons/%.c,$(BUILD)/lessons/%,$(wildcard lessons/[0-9]
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/fault_*.c))
 PROGRAMS   := $(LESSONS) $(TESTS)
 
-.PHONY: all run check memcheck sanitize tsan helgrind mutants clean help filecheck
+.PHONY: all run check memcheck sanitize tsan helgrind mutants clean help filecheck tools
 .DEFAULT_GOAL := all
 .SECONDARY:
 
+# `make help` prints every "## make ..." line of this file and of mk/*.mk,
+# so each file documents its own targets beside them. Targets that scripts
+# call, not people, are listed in HELP_INTERNAL instead; the test help_lists_
+# every_target (scripts/check_make_help.sh) fails if a target is in neither.
+HELP_INTERNAL := filecheck exercise-deps
+
+## make all             build the lessons, tests and reference solutions into build/
 all: $(PROGRAMS) $(BUILD)/CTestTestfile.cmake
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/*.h)
@@ -49,53 +58,67 @@ $(BUILD)/CTestTestfile.cmake: scripts/gen_ctest.sh $(wildcard scripts/ctest_*.sh
 	@mkdir -p $(BUILD)
 	scripts/gen_ctest.sh $(BUILD) > $@
 
+# Both install what is missing (as root or through sudo -n), or say how.
 filecheck:
-	@test -x "$(FILECHECK)" || { echo "FileCheck not found: install Debian's llvm-14-tools (apt-get install llvm-14-tools)" >&2; exit 1; }
+	@scripts/ensure_tools.sh filecheck
 
-# Runs every lesson in order, each under a header.
+## make tools           install what the tests need: ctest, FileCheck, valgrind, clang's TSan runtime
+tools:
+	@CTEST="$(CTEST)" scripts/ensure_tools.sh ctest filecheck valgrind tsan
+
+## make run             run every lesson in order
 run: $(LESSONS)
 	@for l in $(LESSONS); do \
 	    echo "==== $$(basename $$l) ===="; \
 	    timeout 30 $$l || echo "(exit status $$?)"; echo; \
 	done
 
+## make run-NN          run lesson NN, e.g. make run-03
 run-%: $(LESSONS)
 	@l=$$(ls $(BUILD)/lessons/$*_* 2>/dev/null | grep -v '\.o$$' | head -1); \
 	test -n "$$l" || { echo "no lesson $*" >&2; exit 1; }; \
 	echo "==== $$(basename $$l) ===="; timeout 30 $$l
 
-check: all filecheck
-	cd $(BUILD) && $(CTEST) -j$(JOBS) --output-on-failure -LE memcheck
+# The exercises' self-check (label selfcheck: every solution, alternative and
+# wrong answer) is left to make grade-selfcheck, to keep make check quick.
+## make check           set up the tools if missing, build, then run the tests (not Valgrind's, not the self-check)
+check: tools all
+	cd $(BUILD) && $(CTEST) -j$(JOBS) --output-on-failure -LE 'memcheck|selfcheck'
 
-memcheck: all filecheck
+## make memcheck        run the tests under Valgrind, forked workers included
+memcheck: tools all
 	cd $(BUILD) && $(CTEST) -j$(JOBS) --output-on-failure -L memcheck
 
 # The sanitizer builds live in their own folders and run the same tests.
-sanitize:
+## make sanitize        rebuild with ASan + UBSan in build/asan/ and run the tests
+sanitize: tools
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
 	    SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 	cd build/asan && POOL_NO_RSS_CHECK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(CTEST) -j$(JOBS) --output-on-failure -LE 'memcheck|nosan'
 
-tsan:
+## make tsan            rebuild with ThreadSanitizer in build/tsan/ and run the tests
+tsan: tools
 	$(MAKE) BUILD=build/tsan CC=clang OPT=-O1 SANFLAGS="-fsanitize=thread" all
 	cd build/tsan && POOL_NO_RSS_CHECK=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0 \
 	    $(CTEST) -j$(JOBS) --output-on-failure -LE 'memcheck|nosan'
 
 -include $(wildcard mk/*.mk)
 
+# mk/mutants.mk has no "## make" line of its own yet.
+## make mutants         show that the lesson checks catch the planted bugs in tests/mutants/
+
+## make clean           remove build/
 clean:
 	rm -rf build
 
+# The exercises' targets first, as learners want them most; a blank line
+# between files.
+HELP_FILES := Makefile $(wildcard mk/exercises.mk mk/learner.mk) \
+              $(filter-out mk/exercises.mk mk/learner.mk,$(sort $(wildcard mk/*.mk)))
+
+## make help            list the targets
 help:
-	@echo "make            build the lessons and tests into $(BUILD)/"
-	@echo "make run        run every lesson in order"
-	@echo "make run-NN     run lesson NN, e.g. make run-03"
-	@echo "make check      build, then run every unit, fault and lesson test"
-	@echo "make memcheck   run the tests under Valgrind, children included"
-	@echo "make sanitize   run the tests under ASan + UBSan"
-	@echo "make tsan       run the tests under ThreadSanitizer"
-	@echo "make mutants    show that the lesson checks catch planted bugs"
-	@echo "make bench      compare the pool with Python's multiprocessing.Pool"
-	@echo "make clean      remove $(BUILD)/"
+	@awk '/^## / { if (FILENAME != last && last != "") print ""; last = FILENAME; \
+	               print substr($$0, 4) }' $(HELP_FILES)

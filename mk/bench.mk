@@ -1,5 +1,7 @@
 # The benchmark: the pool against Python's multiprocessing.Pool and the pipe
 # floor. `make bench` prints one table; `make bench-quick` uses tiny sizes.
+## make bench           compare the pool with Python's multiprocessing.Pool (slow; one table)
+## make bench-quick     the same benchmark with tiny sizes
 # It is never a timed test: CTest runs it only as a smoke test (label bench).
 
 BENCH_BIN     := $(BUILD)/bench/pool_bench

@@ -1,3 +1,6 @@
+## make fuzz            run libFuzzer on pool_decode() for FUZZ_SECONDS (60)
+## make fuzz-seeds      regenerate tests/fuzz/seeds/ from tests/fuzz/make_seeds.c
+#
 # make fuzz: libFuzzer on pool_decode(), the parser of everything a worker
 # sends back. Builds tests/fuzz/decode_fuzz.c with clang
 # -fsanitize=fuzzer,address,undefined, compiling the common sources into the
@@ -6,7 +9,6 @@
 # encoded afresh by tests/fuzz/make_seeds.c (so they follow the wire format),
 # and prints how many inputs it executed. A crash leaves its input in
 # $(BUILD)/fuzz/.
-# make fuzz-seeds regenerates tests/fuzz/seeds/ from tests/fuzz/make_seeds.c.
 # clang's libFuzzer runtime comes with Debian's libclang-rt-14-dev.
 
 FUZZ_SECONDS ?= 60

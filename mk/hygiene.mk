@@ -1,11 +1,12 @@
 # Hygiene targets for the pool's threads and for flakiness.
 #
-# make helgrind   runs the threaded fault tests under Valgrind's helgrind
-#                 (HELGRIND_TESTS); any reported race, lock-order or
-#                 pthread misuse in any process fails the target
-# make drd        the same tests under Valgrind's DRD, a second opinion
-# make repeat     runs the unit and fault tests REPEAT (20) times each,
-#                 stopping a test at its first failure
+## make helgrind        run the threaded fault tests under Valgrind's helgrind; any race fails
+## make drd             the same tests under Valgrind's DRD, a second opinion
+## make repeat          run the unit and fault tests REPEAT (20) times each, until one fails
+#
+# helgrind runs HELGRIND_TESTS; any reported race, lock-order or pthread
+# misuse in any process fails the target. repeat stops a test at its first
+# failure.
 # Under Valgrind the tests shrink their sizes themselves (fault_util.h).
 
 HELGRIND_TESTS ?= fault_threads fault_nested fault_callback_stall fault_callback_fail \
@@ -18,7 +19,7 @@ REPEAT         ?= 20
 # $(1): the Valgrind tool. Every process (fork server and workers too, as
 # Valgrind follows fork) logs to its own file; a log with an error fails.
 define race_check
-	@command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)" >&2; exit 2; }
+	@command -v valgrind >/dev/null || { echo "valgrind not found (make tools installs it)" >&2; exit 2; }
 	@rm -rf $(BUILD)/$(1) && mkdir -p $(BUILD)/$(1)
 	@failed=""; for t in $(HELGRIND_TESTS); do \
 	    printf '== %s %s: ' $(1) $$t; \

@@ -12,5 +12,9 @@ for c in "$src"/lessons/[0-9][0-9]_*.c; do
         "$src/scripts/run_lesson.sh" --wrap "$src/scripts/memcheck.sh" --time-scale 20 \
         "$bin/lessons/$lesson" "$src/expected_output/$lesson.txt"
 done
+# The learner's tools: the runner, make watch, the tools' set-up, make help.
 test_line run_lesson_selftest 120 runner "$src/scripts/test_run_lesson.sh"
+test_line watch_selftest 120 runner "$src/scripts/test_watch.sh"
+test_line ensure_tools_selftest 60 runner "$src/scripts/test_ensure_tools.sh"
 test_line doc_markers 60 docs "$src/scripts/check_doc_markers.sh"
+test_line make_help 60 docs "$src/scripts/check_make_help.sh" --selftest

@@ -7,7 +7,7 @@
 # miss the children, so every memcheck test goes through here.
 set -u
 [ $# -ge 1 ] || { echo "usage: memcheck.sh PROGRAM [ARGS...]" >&2; exit 2; }
-command -v valgrind >/dev/null || { echo "memcheck.sh: valgrind not found (apt-get install valgrind)" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "memcheck.sh: valgrind not found (make tools installs it)" >&2; exit 2; }
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/memcheck.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
@@ -15,7 +15,9 @@ trap 'rm -rf "$logs"' EXIT
 valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite \
     --track-fds=yes --vgdb=no --log-file="$logs/vg.%p" "$@" &
 pid=$!
-wait "$pid"
+# The shell's own "Segmentation fault" when PROGRAM dies from a signal is
+# dropped: the exit status says it, and the runner reports it in words.
+wait "$pid" 2>/dev/null
 status=$?
 
 failed=0

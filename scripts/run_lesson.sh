@@ -16,6 +16,10 @@
 #
 # --wrap TOOL runs "TOOL PROGRAM" instead (e.g. scripts/memcheck.sh, which
 # keeps Valgrind's logs to itself unless it finds a fault, and then fails).
+#
+# An expected file in expected_output/exercises/ is an exercise's, and the
+# messages then say "the exercise". It runs once per check in `make check`,
+# so it starts few processes: bash does the arithmetic and the parsing.
 set -u
 
 usage() {
@@ -37,20 +41,19 @@ done
 [ $# -eq 2 ] || usage
 program=$1
 expected=$2
-name=$(basename "$program")
+name=${program##*/}
+case $expected in
+*/exercises/*) what=exercise ;;
+*) what=lesson ;;
+esac
 
 # ---- Tools ------------------------------------------------------------------
 
 filecheck=${FILECHECK:-}
-if [ -z "$filecheck" ]; then
-    for f in /usr/lib/llvm-*/bin/FileCheck; do
-        [ -x "$f" ] && filecheck=$f
-    done
-fi
-[ -n "$filecheck" ] || filecheck=$(command -v FileCheck 2>/dev/null)
+[ -n "$filecheck" ] || filecheck=$("${BASH_SOURCE[0]%/*}/ensure_tools.sh" --print-filecheck)
 if [ -z "$filecheck" ] || [ ! -x "$filecheck" ]; then
-    echo "$name: cannot check the output: FileCheck was not found." >&2
-    echo "  Install it with Debian's llvm-14-tools package (apt-get install llvm-14-tools)," >&2
+    echo "$name: cannot check the output: FileCheck was not found${filecheck:+ at $filecheck}." >&2
+    echo "  make tools (or scripts/ensure_tools.sh filecheck) installs it," >&2
     echo "  or set FILECHECK to its path." >&2
     exit 2
 fi
@@ -65,18 +68,45 @@ fi
 
 # ---- What the expected file asks for ----------------------------------------
 
-# Prints the values of one "# expect KEY:" line kind, one per line.
-expect() {
-    sed -n "s/^# expect $1: *//p" "$expected"
-}
+want_status=0 limit=10 want_stderr=() want_same=() want_different=() passes=()
+pass_re='^# pass ([A-Z][A-Z0-9_]*) = (.*)$'
+while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+    "# expect exit-status:"*) want_status=${line#*:} ;;
+    "# expect time-limit:"*) limit=${line#*:} ;;
+    "# expect stderr:"*) v=${line#*:}; v=${v#"${v%%[! ]*}"}; [ "$v" = none ] || want_stderr+=("$v") ;;
+    "# expect same:"*) v=${line#*:}; want_same+=("${v#"${v%%[! ]*}"}") ;;
+    "# expect different:"*) v=${line#*:}; want_different+=("${v#"${v%%[! ]*}"}") ;;
+    "# pass "*) [[ $line =~ $pass_re ]] && passes+=("${BASH_REMATCH[1]} ${BASH_REMATCH[2]}") ;;
+    esac
+done <"$expected"
+want_status=${want_status#"${want_status%%[! ]*}"} want_status=${want_status%% *}
+limit=${limit#"${limit%%[! ]*}"} limit=${limit%% *}
+want_status=${want_status:-0} limit=${limit:-10}
 
-want_status=$(expect exit-status | tail -n 1)
-want_status=${want_status:-0}
-limit=$(expect time-limit | tail -n 1)
-limit=${limit:-10}
-limit=$(awk -v l="$limit" -v s="$scale" 'BEGIN { print l * s }')
-mapfile -t want_stderr < <(expect stderr | grep -vx 'none')
-mapfile -t passes < <(sed -n 's/^# pass \([A-Z][A-Z0-9_]*\) = \(.*\)/\1 \2/p' "$expected")
+# Times in microseconds, in bash, results in REPLY: "1.5" -> 1500000.
+usec() {
+    local int=${1%%.*} frac=
+    [[ $1 == *.* ]] && frac=${1#*.}
+    frac=${frac}000000
+    REPLY=$((10#${int:-0} * 1000000 + 10#${frac:0:6}))
+}
+seconds() { # microseconds -> "1.5", "5", "0.25"
+    local f
+    printf -v f '%06d' $(($1 % 1000000))
+    while [[ $f == *0 ]]; do f=${f%0}; done
+    REPLY=$(($1 / 1000000))${f:+.$f}
+}
+if [[ ! $limit =~ ^[0-9]+(\.[0-9]+)?$ ]] || [[ ! $scale =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+    echo "$name: the time limit ($limit) and --time-scale ($scale) must be numbers" >&2
+    exit 2
+fi
+usec "$limit"; limit_us=$REPLY
+usec "$scale"; limit_us=$((limit_us * REPLY / 1000000))
+[ "$limit_us" -ge 10000 ] || limit_us=10000 # timeout(1) takes 0 as "no limit"
+seconds "$limit_us"; limit=$REPLY
+units=seconds
+[ "$limit" = 1 ] && units=second
 if [ ${#passes[@]} -eq 0 ]; then
     echo "$name: $expected has no '# pass PREFIX = ...' line, so nothing would be checked" >&2
     exit 2
@@ -84,13 +114,27 @@ fi
 
 # ---- Run --------------------------------------------------------------------
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-start=$(date +%s%N)
+# RUN_LESSON_TMPDIR: an empty folder of the caller's for the run's files,
+# which it removes (scripts/test_run_lesson.sh saves two processes a run).
+if [ -n "${RUN_LESSON_TMPDIR:-}" ]; then
+    tmp=$RUN_LESSON_TMPDIR
+else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+fi
+# The time in microseconds, in REPLY.
+if [ -n "${EPOCHREALTIME:-}" ]; then now() { REPLY=${EPOCHREALTIME/[.,]/}; }
+else now() { REPLY=$(date +%s%6N); }; fi
+now; start=$REPLY
+# When the program dies from a signal, bash itself reports it on its own
+# stderr ("line 91: Segmentation fault"), which is not the program's: the
+# braces send that to a file of its own. The report below says it in its
+# own words.
 # shellcheck disable=SC2086 # $wrap is empty or one word
-timeout -k 5 "$limit" $wrap "$program" >"$tmp/stdout" 2>"$tmp/stderr"
+{ timeout -k 5 "$limit" $wrap "$program" >"$tmp/stdout" 2>"$tmp/stderr"; } 2>"$tmp/shell"
 status=$?
-elapsed=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
+now; elapsed_us=$((REPLY - start))
+printf -v elapsed '%d.%02d' $((elapsed_us / 1000000)) $((elapsed_us % 1000000 / 10000))
 
 failures=0
 fail() { # what went wrong, in plain words; then optional detail lines
@@ -102,19 +146,32 @@ fail() { # what went wrong, in plain words; then optional detail lines
 
 # ---- Checks FileCheck cannot make -------------------------------------------
 
-# timeout(1) says 124, or 137 when the lesson ignored its SIGTERM.
-timed_out=$(awk -v e="$elapsed" -v l="$limit" 'BEGIN { print (e >= l) ? 1 : 0 }')
-if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ "$timed_out" = 1 ]; }; then
-    fail "the lesson did not finish within $limit seconds, so it was stopped." \
-        "A lesson that hangs is usually waiting for a result that never becomes ready."
+signal_name() { # number: what strsignal(3) says
+    case $1 in
+    1) echo Hangup ;; 2) echo Interrupt ;; 3) echo Quit ;; 4) echo "Illegal instruction" ;;
+    5) echo "Trace/breakpoint trap" ;; 6) echo Aborted ;; 7) echo "Bus error" ;;
+    8) echo "Floating point exception" ;; 9) echo Killed ;; 10) echo "User defined signal 1" ;;
+    11) echo "Segmentation fault" ;; 12) echo "User defined signal 2" ;; 13) echo "Broken pipe" ;;
+    14) echo "Alarm clock" ;; 15) echo Terminated ;; 31) echo "Bad system call" ;;
+    *) echo "SIG$(kill -l "$1" 2>/dev/null)" ;;
+    esac
+}
+
+# timeout(1) says 124, or 137 when the program ignored its SIGTERM.
+if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ "$elapsed_us" -ge "$limit_us" ]; }; then
+    a=A
+    [ "$what" = exercise ] && a=An
+    fail "the $what did not finish within $limit $units, so it was stopped." \
+        "$a $what that hangs is usually waiting for a result that never becomes ready."
 elif [ "$status" -ne "$want_status" ]; then
-    if [ "$status" -gt 128 ]; then
-        fail "the lesson should exit with status $want_status, but it was killed by signal $((status - 128))."
+    if [ "$status" -gt 128 ] && [ "$status" -lt 160 ]; then
+        sig=$((status - 128))
+        fail "the $what should exit with status $want_status, but the $what was killed by signal $sig ($(signal_name "$sig"))."
     elif [ -n "$wrap" ]; then
-        fail "the lesson should exit with status $want_status, but it exited with status $status." \
-            "It ran under $(basename "$wrap"), whose own report (if any) is on stderr below."
+        fail "the $what should exit with status $want_status, but it exited with status $status." \
+            "It ran under ${wrap##*/}, whose own report (if any) is on stderr below."
     else
-        fail "the lesson should exit with status $want_status, but it exited with status $status."
+        fail "the $what should exit with status $want_status, but it exited with status $status."
     fi
 fi
 
@@ -161,22 +218,24 @@ compare() { # same|different "Label key, Label key"
         fail "$left and $right should differ, but both are $lv."
     fi
 }
-while IFS= read -r pair; do compare same "$pair"; done < <(expect same)
-while IFS= read -r pair; do compare different "$pair"; done < <(expect different)
+for pair in "${want_same[@]}"; do compare same "$pair"; done
+for pair in "${want_different[@]}"; do compare different "$pair"; done
 
 # ---- FileCheck passes -------------------------------------------------------
 
 if [ ! -s "$tmp/stdout" ]; then
-    fail "the lesson printed nothing on stdout."
+    fail "the $what printed nothing on stdout."
 else
     for p in "${passes[@]}"; do
         prefix=${p%% *}
-        what=${p#* }
+        purpose=${p#* }
         if ! "$filecheck" --match-full-lines --check-prefix="$prefix" \
             --input-file="$tmp/stdout" "$expected" >"$tmp/filecheck" 2>&1; then
-            fail "stdout does not match the $prefix lines of $(basename "$expected"): $what." \
+            fail "stdout does not match the $prefix lines of ${expected##*/}: $purpose." \
                 "FileCheck's report (the numbered lines are stdout):"
-            sed -e "s|$tmp/stdout|stdout|g" -e 's/^/    | /' "$tmp/filecheck"
+            while IFS= read -r line || [ -n "$line" ]; do
+                printf '    | %s\n' "${line//"$tmp"\/stdout/stdout}"
+            done <"$tmp/filecheck"
         fi
     done
 fi

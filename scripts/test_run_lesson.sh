@@ -2,28 +2,46 @@
 # test_run_lesson.sh - checks the checker: runs scripts/run_lesson.sh on fake
 # lessons (shell scripts that print a chosen output) and asserts which ones
 # it passes and which it fails. A runner that passes everything fails here.
+# Each expect_verdict only writes its fake and notes what it expects; then
+# the cases run side by side (SELFTEST_JOBS at a time, 4 by default), and
+# their verdicts are compared, in order. Process starts are most of the
+# cost, so the fakes are written by bash itself and made executable at once.
 set -u
-# `maker | expect_verdict ...` must count in this shell, not in a subshell.
+# `maker | expect_verdict ...` must note its case in this shell, not in a
+# subshell.
 shopt -s lastpipe
 src=$(cd "$(dirname "$0")/.." && pwd)
 runner=$src/scripts/run_lesson.sh
 exp=$src/expected_output
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+FILECHECK=${FILECHECK:-$("$src/scripts/ensure_tools.sh" --print-filecheck)}
+export FILECHECK
 
-checks=0 failed=0
-# expect_verdict pass|fail EXPECTED_FILE FAKE_NAME  (the fake's script on stdin)
+mkdir "$tmp/fakes"
+cases=()
+declare -A scale=()
+# expect_verdict pass|fail EXPECTED_FILE FAKE_NAME [OPTION...]  (the fake's
+# script on stdin). Options: --says TEXT and --not-says TEXT, what the
+# runner's report must (not) contain; --time-scale N, passed to the runner.
 expect_verdict() {
-    local want=$1 expected=$2 fake=$tmp/$3 got
-    { echo '#!/bin/sh'; cat; } >"$fake"
-    chmod +x "$fake"
-    if "$runner" "$fake" "$exp/$expected" >"$tmp/log" 2>&1; then got=pass; else got=fail; fi
-    checks=$((checks + 1))
-    if [ "$got" != "$want" ]; then
-        failed=$((failed + 1))
-        echo "FAILED: the runner should $want $3 against $expected, but it did $got:"
-        sed 's/^/    | /' "$tmp/log"
-    fi
+    local want=$1 expected=$2 name=$3 body
+    shift 3
+    mapfile -t body
+    printf '%s\n' '#!/bin/sh' "${body[@]}" >"$tmp/fakes/$name"
+    : >"$tmp/$name.says"
+    : >"$tmp/$name.not-says"
+    while [ $# -ge 2 ]; do
+        case $1 in
+        --says) printf '%s\n' "$2" >>"$tmp/$name.says" ;;
+        --not-says) printf '%s\n' "$2" >>"$tmp/$name.not-says" ;;
+        --time-scale) scale[$name]=$2 ;;
+        *) echo "expect_verdict: unknown option $1" >&2; exit 2 ;;
+        esac
+        shift 2
+    done
+    echo "$want $expected" >"$tmp/$name.want"
+    cases+=("$name")
 }
 
 # ---- 01: one value, one callback --------------------------------------------
@@ -172,7 +190,9 @@ echo 'pool: callback failed: Something bad happened' >&2
 echo 'Main tasks done.'
 echo 'Main successful: False'
 EOF
-expect_verdict fail 07_failing_callback.txt 07_hangs <<'EOF'
+# A tenth of the 5 s limit is enough to see the runner stop a hang.
+expect_verdict fail 07_failing_callback.txt 07_hangs --time-scale 0.1 \
+    --says 'FAILED: the lesson did not finish within 0.5 seconds, so it was stopped.' <<'EOF'
 echo 'Main tasks issued.'
 for i in 0 1 2 3 4; do echo "Task $i done."; done
 echo 'Callback running.'
@@ -346,5 +366,84 @@ echo 'Default chunksize, predicted: [[0], [1], [2], [3], [4], [5], [6], [7], [8]
 echo 'Default chunksize, observed: [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]'
 EOF
 
+# ---- A crash, in the runner's words, without bash's ---------------------------
+
+expect_verdict fail 01_apply_async_callback.txt 01_segfault \
+    --says 'FAILED: the lesson should exit with status 0, but the lesson was killed by signal 11 (Segmentation fault).' \
+    --not-says 'line ' --not-says 'core dumped' <<'EOF'
+echo 'Task 0 executing with 0.25'
+echo 'Callback got: 0.25'
+kill -SEGV $$
+EOF
+expect_verdict fail 01_apply_async_callback.txt 01_abort \
+    --says 'killed by signal 6 (Aborted).' --not-says 'line ' <<'EOF'
+echo 'Task 0 executing with 0.25'
+kill -ABRT $$
+EOF
+
+# ---- An exercise's report says "the exercise" ---------------------------------
+
+expect_verdict fail exercises/08_predict_chunks.txt ex08_segfault \
+    --says 'FAILED: the exercise should exit with status 0, but the exercise was killed by signal 11 (Segmentation fault).' \
+    --not-says 'lesson' --not-says 'line ' <<'EOF'
+echo 'Chunksize 4, predicted: [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]'
+kill -SEGV $$
+EOF
+expect_verdict fail exercises/05_quick_callback.txt ex05_silent \
+    --says 'FAILED: the exercise printed nothing on stdout.' --not-says 'lesson' <<'EOF'
+exit 0
+EOF
+expect_verdict fail exercises/08_predict_chunks.txt ex08_hangs --time-scale 0.05 \
+    --says 'FAILED: the exercise did not finish within' \
+    --says 'An exercise that hangs is usually waiting' --not-says 'lesson' <<'EOF'
+exec sleep 60
+EOF
+
+# ---- Run them side by side ---------------------------------------------------
+
+chmod +x "$tmp"/fakes/*
+(cd "$tmp" && mkdir "${cases[@]/%/.d}") || exit 2 # the runs' own folders
+running=0
+for name in "${cases[@]}"; do
+    if [ "$running" -ge "${SELFTEST_JOBS:-4}" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    read -r want expected <"$tmp/$name.want"
+    args=()
+    [ -n "${scale[$name]:-}" ] && args=(--time-scale "${scale[$name]}")
+    (
+        RUN_LESSON_TMPDIR=$tmp/$name.d \
+            bash "$runner" "${args[@]}" "$tmp/fakes/$name" "$exp/$expected" >"$tmp/$name.log" 2>&1
+        echo $? >"$tmp/$name.status"
+    ) &
+    running=$((running + 1))
+done
+wait
+
+# ---- The verdicts -----------------------------------------------------------------
+
+checks=0 failed=0
+for name in "${cases[@]}"; do
+    read -r want expected <"$tmp/$name.want"
+    status=
+    read -r status 2>/dev/null <"$tmp/$name.status"
+    case $status in 0) got=pass ;; 1) got=fail ;; *) got="exit status ${status:-unknown}" ;; esac
+    problems=()
+    [ "$got" = "$want" ] || problems+=("the runner should $want it, but it did: $got")
+    while IFS= read -r text; do
+        grep -qF -- "$text" "$tmp/$name.log" || problems+=("its report should say: $text")
+    done <"$tmp/$name.says"
+    while IFS= read -r text; do
+        grep -qF -- "$text" "$tmp/$name.log" && problems+=("its report should not say: $text")
+    done <"$tmp/$name.not-says"
+    checks=$((checks + 1))
+    if [ ${#problems[@]} -gt 0 ]; then
+        failed=$((failed + 1))
+        echo "FAILED: $name against $expected:"
+        printf '    %s\n' "${problems[@]}"
+        sed 's/^/    | /' "$tmp/$name.log"
+    fi
+done
 echo "test_run_lesson: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]
