@@ -4,7 +4,7 @@
 # known-wrong answers exercises/wrong/NN_what.c. Checks are
 # expected_output/exercises/NN_name.txt, statements docs/exercises/.
 #
-## make exercise-NN     build and check your exercise NN: pass, or fail with a hint
+## make exercise-NN     build and check your exercise NN: pass, or fail with a hint (V=1: the whole report)
 ## make exercise-NN SAN=thread|address   the same under ThreadSanitizer or ASan, its report shown
 ## make grade           check every exercise and print a table (EXERCISES_FROM=solutions: the solutions)
 ## make grade-selfcheck every wrong answer fails with its hint, every right answer passes
