@@ -5,7 +5,7 @@
 #     scripts/ensure_tools.sh [--check] [--dry-run] [TOOL...]
 #     scripts/ensure_tools.sh --print-filecheck
 # TOOLs: ctest filecheck valgrind tsan (the default set), and, for CI, make
-# gcc clang python3. tsan means clang and its ThreadSanitizer runtime.
+# gcc clang python3 inotifywait (so that make watch's test covers both ways). tsan means clang and its ThreadSanitizer runtime.
 #   --check            only report what is missing (exit 1), never install
 #   --dry-run          print the install commands instead of running them
 #   --print-filecheck  print the path of FileCheck (exit 1 if none): the one
@@ -126,7 +126,9 @@ check() { # tool: appends to missing and packages
         fi ;;
     make | gcc | python3) command -v "$1" >/dev/null || { missing+=("$1"); packages+=("$1"); } ;;
     clang) command -v "$clang" >/dev/null || { missing+=(clang); packages+=(clang); } ;;
-    *) echo "$0: unknown tool $1 (ctest filecheck valgrind tsan make gcc clang python3)" >&2; exit 2 ;;
+    inotifywait) command -v inotifywait >/dev/null ||
+        { missing+=(inotifywait); packages+=(inotify-tools); } ;;
+    *) echo "$0: unknown tool $1 (ctest filecheck valgrind tsan make gcc clang python3 inotifywait)" >&2; exit 2 ;;
     esac
 }
 for tool in "$@"; do check "$tool"; done
