@@ -10,6 +10,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ThreadSanitizer does not see glibc's stream lock (flockfile), so without
+ * these annotations two lines printed by two threads look like a race. */
+#if defined(__SANITIZE_THREAD__)
+#define LESSON_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LESSON_TSAN 1
+#endif
+#endif
+#ifdef LESSON_TSAN
+#include <sanitizer/tsan_interface.h>
+#define stream_locked(f) __tsan_acquire(f)
+#define stream_unlocking(f) __tsan_release(f)
+#else
+#define stream_locked(f) ((void)(f))
+#define stream_unlocking(f) ((void)(f))
+#endif
+
 /* ---- Printing ---------------------------------------------------------- */
 
 void lesson_say(const char *fmt, ...)
@@ -19,11 +37,13 @@ void lesson_say(const char *fmt, ...)
     /* Holding the stream lock from the first character to the flush keeps
      * another thread's line out of this line's write. */
     flockfile(stdout);
+    stream_locked(stdout);
     va_start(ap, fmt);
     vfprintf(stdout, fmt, ap);
     va_end(ap);
     putc_unlocked('\n', stdout);
     fflush(stdout);
+    stream_unlocking(stdout);
     funlockfile(stdout);
 }
 
