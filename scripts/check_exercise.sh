@@ -223,7 +223,7 @@ if [ "$status" -ne 0 ]; then
         callback-failed) hint="a callback failed (stderr says 'pool: callback failed'): a callback returns pool_none() once it has done its work, and pool_error() only to report that it could not" ;;
         asan) hint="AddressSanitizer found a memory error or a leak: make exercise-$nn SAN=address shows where" ;;
         tsan) hint="ThreadSanitizer found a data race: make exercise-$nn SAN=thread shows where" ;;
-        *) hint=$(printf '%s' "$first" | sed 's/the lesson/the program/') ;;
+        *) hint=$first ;;
         esac
     fi
     case $failed_flavor in
