@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
@@ -43,6 +44,9 @@
 #define MAX_INFLIGHT 16           /* chunks queued at one worker, to hide latency */
 #define OUT_LIMIT (1 << 20)       /* unsent bytes at which a worker gets no more */
 #define FRAME_MAGIC 0x504f4f4cu   /* "POOL": catches a worker writing garbage */
+#define SERVER_MAGIC 0x53525652u  /* "SRVR": the fork server acts on nothing else */
+#define SPAWN_RETRY_MS 100        /* wait before asking again for a worker */
+#define BAD_MESSAGE_STATUS 70     /* a worker's exit status for a malformed task message */
 
 /* ---- Errors ------------------------------------------------------------ */
 
@@ -83,7 +87,10 @@ static void report(const char *fmt, ...)
 
 /* ---- Data structures --------------------------------------------------- */
 
-enum mode { APPLY, MAP, STARMAP };
+/* STOP is a message of its own: the worker exits on it. Shutdown must not
+ * wait for end of file on the task pipe, since a child the program forked
+ * may hold a copy of the pipe's other end. */
+enum mode { APPLY, MAP, STARMAP, STOP };
 enum state { RUN, CLOSE, TERMINATE };
 
 /* The header of every message on a task or result pipe. */
@@ -143,6 +150,8 @@ typedef struct worker {
     uint64_t next_seq;
     uint64_t queued, written; /* bytes of task stream made, and written */
     bool eof;                 /* its result pipe is done with; its death is near */
+    bool spawning;            /* asked the fork server for it; no answer yet */
+    bool kill_pending;        /* a KILL request that found no room on the socket */
     const char *why;          /* why we killed it, for the error message */
 } worker;
 
@@ -161,6 +170,9 @@ struct pool {
     int server_fd;             /* requests to the fork server */
     int death_fd;              /* its death notices: one per reaped worker */
     int next_number;
+    struct timespec spawn_retry_at; /* no new worker is asked for before then */
+    const char *late_report;   /* a line to write once the lock is released */
+    bool server_gone;          /* its socket ended: the death pipe ends too */
     struct pool_result *jobs;                       /* every job, for destroy */
     struct pool_result *pending, *pending_tail;     /* items not all sent */
     struct pool_result *done_head, *done_tail;      /* for the result handler */
@@ -228,6 +240,47 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+/* The blocking calls below are retried when a signal interrupts them: the
+ * program may have handlers installed without SA_RESTART, and the fork
+ * server and the workers inherit them. */
+
+static ssize_t send_retry(int fd, const void *data, size_t len, int flags)
+{
+    ssize_t n;
+    while ((n = send(fd, data, len, flags)) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
+static ssize_t recvmsg_retry(int fd, struct msghdr *msg, int flags)
+{
+    ssize_t n;
+    while ((n = recvmsg(fd, msg, flags)) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
+static pid_t waitpid_retry(pid_t pid, int *status, int flags)
+{
+    pid_t r;
+    while ((r = waitpid(pid, status, flags)) < 0 && errno == EINTR)
+        ;
+    return r;
+}
+
+/* Moves a descriptor of the pool above 2, keeping it close-on-exec. When a
+ * program has closed stdin, stdout or stderr, the next descriptor made
+ * takes that number, and a printf would then write into the pool's pipes. */
+static int fd_above_stdio(int fd)
+{
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return moved;
+}
 
 static void describe_status(int status, char *buf, size_t size)
 {
@@ -249,6 +302,20 @@ static void describe_tasks(const chunk *c, char *buf, size_t size)
         snprintf(buf, size, "task %zu", c->first);
     else
         snprintf(buf, size, "tasks %zu-%zu", c->first, c->first + c->count - 1);
+}
+
+/* Whether value nests lists more than limit deep; it looks no deeper than
+ * that, so a value a program built a million lists deep costs no stack. */
+static bool nests_deeper(const pool_value *value, int limit)
+{
+    if (value->type != POOL_LIST)
+        return false;
+    if (limit == 0)
+        return true;
+    for (uint32_t i = 0; i < value->len; i++)
+        if (nests_deeper(&value->as.items[i], limit - 1))
+            return true;
+    return false;
 }
 
 /* ---- The worker process ------------------------------------------------ */
@@ -275,6 +342,10 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             result = fn(arg.as.items, arg.len);
         else
             result = fn(NULL, 0);
+        if (nests_deeper(&result, POOL_MAX_DEPTH)) { /* the parent could not decode it */
+            pool_value_free(&result);
+            result = pool_error("the result nests lists more than %d deep", POOL_MAX_DEPTH);
+        }
         pool_encode(out, &result);
         pool_value_free(&result);
         pool_value_free(&arg);
@@ -291,6 +362,8 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
     for (;;) {
         if (in->len >= sizeof *h) {
             memcpy(h, in->data, sizeof *h);
+            if (h->magic != FRAME_MAGIC || h->len > MAX_FRAME)
+                return true; /* the caller refuses it: read no further */
             need = sizeof *h + h->len;
         }
         if (in->len >= need)
@@ -307,7 +380,7 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
 
 static void worker_main(const pool_config *config, int number, int task_fd, int result_fd)
 {
-    char name[16];
+    char name[32]; /* the kernel keeps the first 15 bytes */
     snprintf(name, sizeof name, "PoolWorker-%d", number);
     prctl(PR_SET_NAME, name);
 
@@ -335,10 +408,18 @@ static void worker_main(const pool_config *config, int number, int task_fd, int 
     pool_buf in = {0}, out = {0};
     long chunks = 0;
     frame_head h;
-    /* End of file: the parent closed the pool, or died. */
+    int status = 0;
+    /* A STOP message ends us; so does end of file, when the fork server
+     * died and took the parent's end with it. Anything but a well-formed
+     * message is not from the parent. */
     while (read_frame(task_fd, &in, &h)) {
-        if (run_chunk(&h, in.data + sizeof h, &out) != 0)
+        if (h.magic == FRAME_MAGIC && h.mode == STOP)
             break;
+        if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
+            run_chunk(&h, in.data + sizeof h, &out) != 0) {
+            status = BAD_MESSAGE_STATUS;
+            break;
+        }
         buf_consume(&in, sizeof h + h.len);
 
         /* Results go back after every chunk, so a slow task never holds back
@@ -355,18 +436,29 @@ static void worker_main(const pool_config *config, int number, int task_fd, int 
     fflush(stderr);
     free(in.data);
     free(out.data);
-    _exit(0); /* not exit(): the parent's atexit handlers are not ours */
+    _exit(status); /* not exit(): the parent's atexit handlers are not ours */
 }
 
 /* ---- The fork server --------------------------------------------------- */
 
-/* Requests on the socket, each answered at once. */
-enum { SPAWN, KILL };
+/* Requests on the socket. SPAWN is answered with a reply; KILL and QUIT are
+ * not, so the parent never waits for the server while it holds its lock. */
+enum { SPAWN = 1, KILL, QUIT };
 typedef struct request {
+    uint32_t magic; /* SERVER_MAGIC */
     int op;
-    int number;  /* SPAWN: the new worker's N */
-    pid_t pid;   /* KILL: which worker */
+    int number;     /* SPAWN: the new worker's N */
+    int slot;       /* SPAWN: echoed in the reply */
+    pid_t pid;      /* KILL: which worker */
 } request;
+
+/* The answer to SPAWN; a worker's two descriptors come with it. */
+typedef struct reply {
+    uint32_t magic;
+    int number, slot;
+    pid_t pid;      /* 0 when the worker could not be made */
+    int err;        /* then: the errno of what failed */
+} reply;
 
 /* A death notice on the death pipe, sent when the server reaps a worker. */
 typedef struct death {
@@ -391,10 +483,13 @@ static bool forget_child(children *ch, pid_t pid)
     return false;
 }
 
-static void send_spawned(int sock, pid_t pid, int task_fd, int result_fd)
+static void send_spawned(int sock, const request *req, pid_t pid, int err, int task_fd,
+                         int result_fd)
 {
+    reply rep = {.magic = SERVER_MAGIC, .number = req->number, .slot = req->slot,
+                 .pid = pid > 0 ? pid : 0, .err = err};
     char space[CMSG_SPACE(2 * sizeof(int))] = {0};
-    struct iovec iov = {&pid, sizeof pid};
+    struct iovec iov = {&rep, sizeof rep};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
     if (pid > 0) { /* pass our ends: the task writer and the result reader */
         msg.msg_control = space;
@@ -406,16 +501,21 @@ static void send_spawned(int sock, pid_t pid, int task_fd, int result_fd)
         int pass[2] = {task_fd, result_fd};
         memcpy(CMSG_DATA(cm), pass, sizeof pass);
     }
-    sendmsg(sock, &msg, 0);
+    /* If the parent is gone, the next recv says so. */
+    while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
 }
 
-/* Forks one worker. Its pipes are close-on-exec, so a program that a task
- * runs does not hold them open after the worker is gone. */
-static pid_t fork_worker(const pool_config *config, int number, int sock, int sigfd,
-                         int death_fd, children *ch, int fds[4])
+/* Forks one worker; returns its pid, or 0 with *err set. Its pipes are
+ * close-on-exec, so a program that a task runs does not hold them open
+ * after the worker is gone. */
+static pid_t fork_worker(const pool_config *config, int number, const int keep[4],
+                         children *ch, int fds[4], int *err)
 {
-    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0)
-        return -errno;
+    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0) {
+        *err = errno;
+        return 0;
+    }
     /* Bigger pipes mean fewer wakeups for big messages; the default size
      * stays if the system says no. */
     fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
@@ -426,22 +526,72 @@ static pid_t fork_worker(const pool_config *config, int number, int sock, int si
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != server) /* the server died before the prctl */
             _exit(1);
-        close(sock);
-        close(sigfd);
-        close(death_fd);
+        for (int i = 0; i < 4; i++) /* the server's own descriptors */
+            if (keep[i] >= 0)
+                close(keep[i]);
         close(fds[1]);
         close(fds[2]);
         free(ch->pids); /* the worker keeps nothing of the server's */
         worker_main(config, number, fds[0], fds[3]);
     }
-    return pid < 0 ? -errno : pid;
+    if (pid < 0) {
+        *err = errno;
+        return 0;
+    }
+    if (ch->n == ch->cap) {
+        ch->cap = ch->cap ? 2 * ch->cap : 16;
+        pid_t *grown = realloc(ch->pids, ch->cap * sizeof *grown);
+        if (!grown) { /* no record, no worker */
+            kill(pid, SIGKILL);
+            waitpid_retry(pid, NULL, 0);
+            *err = ENOMEM;
+            return 0;
+        }
+        ch->pids = grown;
+    }
+    ch->pids[ch->n++] = pid;
+    return pid;
+}
+
+/* Reaps every worker that has exited, and tells the parent of each. */
+static void reap_workers(children *ch, int death_fd)
+{
+    death d;
+    while ((d.pid = waitpid(-1, &d.status, WNOHANG)) > 0) {
+        forget_child(ch, d.pid);
+        while (write(death_fd, &d, sizeof d) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* Leaves the server's descriptors alone above stdio: everything else the
+ * program had open is closed, and a closed 0, 1 or 2 is opened on
+ * /dev/null, so that no pipe made for a worker takes one of those numbers
+ * and a task's printf never writes into it. */
+static void server_descriptors(int *sock, int *death_fd)
+{
+    int lo = *sock < *death_fd ? *sock : *death_fd;
+    int hi = *sock < *death_fd ? *death_fd : *sock;
+    for (int fd = STDERR_FILENO + 1; fd < hi; fd++)
+        if (fd != lo)
+            close(fd); /* EBADF for the many that are not open */
+    closefrom(hi + 1);
+    *sock = fd_above_stdio(*sock);
+    *death_fd = fd_above_stdio(*death_fd);
+    for (int fd = 0; fd <= STDERR_FILENO; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            _exit(1);
+    if (*sock < 0 || *death_fd < 0)
+        _exit(1);
 }
 
 /* Runs in the fork server, which has one thread and only its own
  * descriptors. It forks workers, kills them on request, reaps them and
- * reports each death. It ends when the parent closes its socket or dies;
- * its workers then get SIGKILL through PR_SET_PDEATHSIG. */
-static void server_main(pool_t *pool, int sock, int death_fd)
+ * reports each death. It ends on QUIT, when the parent closes its socket,
+ * or when the parent dies, which a pidfd tells even while a child of the
+ * program holds a copy of the socket; then it kills and reaps the workers
+ * it still has, so none is left for init. */
+static void server_main(pool_t *pool, int sock, int death_fd, pid_t parent)
 {
     /* Keep only the configuration of our copy of the pool. */
     pool_config config = pool->config;
@@ -452,113 +602,156 @@ static void server_main(pool_t *pool, int sock, int death_fd)
     prctl(PR_SET_NAME, "pool-forkserver");
     signal(SIGINT, SIG_IGN);  /* the parent decides when we stop */
     signal(SIGCHLD, SIG_DFL); /* even if the program ignores it: we reap */
-    dup3(sock, 3, O_CLOEXEC);
-    dup3(death_fd, 4, O_CLOEXEC);
-    sock = 3;
-    death_fd = 4;
-    closefrom(5);
+    server_descriptors(&sock, &death_fd);
 
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
     int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* Without pidfds (before Linux 5.3), look at our parent pid twice a second. */
+    int parentfd = (int)syscall(SYS_pidfd_open, parent, 0);
+    if (sigfd < 0)
+        _exit(1);
+    int keep[4] = {sock, death_fd, sigfd, parentfd};
     children ch = {0};
 
-    for (;;) {
-        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+    while (getppid() == parent) {
+        struct pollfd p[3] = {{.fd = sock, .events = POLLIN},
+                              {.fd = sigfd, .events = POLLIN},
+                              {.fd = parentfd, .events = POLLIN}};
+        if (poll(p, 3, parentfd >= 0 ? -1 : 500) < 0)
+            continue; /* EINTR: revents says nothing */
+        if (p[2].revents)
             break;
         if (p[1].revents) {
             struct signalfd_siginfo si;
             while (read(sigfd, &si, sizeof si) > 0)
                 ;
-            death d;
-            while ((d.pid = waitpid(-1, &d.status, WNOHANG)) > 0) {
-                forget_child(&ch, d.pid);
-                if (write(death_fd, &d, sizeof d) != sizeof d)
-                    break;
-            }
+            reap_workers(&ch, death_fd);
         }
         if (!p[0].revents)
             continue;
         request req;
-        if (recv(sock, &req, sizeof req, 0) != (ssize_t)sizeof req)
-            break; /* the parent is gone */
-        if (req.op == KILL) {
-            if (forget_child(&ch, req.pid)) { /* still ours, not yet reaped */
-                kill(req.pid, SIGKILL);
-                ch.pids[ch.n++] = req.pid;
-            }
-            send(sock, &req, sizeof req, 0);
+        ssize_t n = recv(sock, &req, sizeof req, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
+        if (n <= 0)
+            break; /* the parent closed its end */
+        if (n != (ssize_t)sizeof req || req.magic != SERVER_MAGIC)
+            continue; /* not from the parent: act on nothing else */
+        if (req.op == QUIT)
+            break;
+        if (req.op == KILL && forget_child(&ch, req.pid)) { /* ours, not yet reaped */
+            kill(req.pid, SIGKILL);
+            ch.pids[ch.n++] = req.pid;
         }
-        int fds[4] = {-1, -1, -1, -1};
-        pid_t pid = fork_worker(&config, req.number, sock, sigfd, death_fd, &ch, fds);
-        if (pid > 0) {
-            if (ch.n == ch.cap) {
-                ch.cap = ch.cap ? 2 * ch.cap : 16;
-                pid_t *grown = realloc(ch.pids, ch.cap * sizeof *grown);
-                if (!grown)
-                    _exit(1);
-                ch.pids = grown;
-            }
-            ch.pids[ch.n++] = pid;
+        if (req.op == SPAWN && req.number > 0) {
+            int fds[4] = {-1, -1, -1, -1}, err = 0;
+            pid_t pid = fork_worker(&config, req.number, keep, &ch, fds, &err);
+            send_spawned(sock, &req, pid, err, fds[1], fds[2]);
+            for (int i = 0; i < 4; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
         }
-        send_spawned(sock, pid, fds[1], fds[2]);
-        for (int i = 0; i < 4; i++)
-            if (fds[i] >= 0)
-                close(fds[i]);
     }
+    for (size_t i = 0; i < ch.n; i++)
+        kill(ch.pids[i], SIGKILL);
+    for (size_t i = 0; i < ch.n; i++)
+        waitpid_retry(ch.pids[i], NULL, 0);
+    free(ch.pids);
+    for (int i = 0; i < 4; i++)
+        if (keep[i] >= 0)
+            close(keep[i]);
     _exit(0);
 }
 
-/* Asks the fork server for a worker; take_worker() takes the answer. Many
- * requests may be in flight: pool_create() asks for all its workers at once. */
-static int ask_worker(pool_t *pool)
+/* Asks the fork server for a worker for slot i; take_worker() takes the
+ * answer. Many requests may be in flight: pool_create() asks for all its
+ * workers at once. */
+static int ask_worker(pool_t *pool, long i, int flags)
 {
-    request req = {.op = SPAWN, .number = ++pool->next_number};
-    if (send(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req)
+    worker *w = &pool->workers[i];
+    request req = {.magic = SERVER_MAGIC, .op = SPAWN, .number = ++pool->next_number,
+                   .slot = (int)i};
+    if (send_retry(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL | flags) !=
+        (ssize_t)sizeof req)
         return -1;
-    return req.number;
-}
-
-/* Fills in a worker's pid and both descriptors from the server's answer. */
-static int take_worker(pool_t *pool, worker *w, int number)
-{
-    pid_t pid;
-    char space[CMSG_SPACE(2 * sizeof(int))];
-    struct iovec iov = {&pid, sizeof pid};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-                         .msg_control = space, .msg_controllen = sizeof space};
-    if (recvmsg(pool->server_fd, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof pid || pid <= 0)
-        return -1;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    if (!cm || cm->cmsg_type != SCM_RIGHTS)
-        return -1;
-    int fds[2];
-    memcpy(fds, CMSG_DATA(cm), sizeof fds);
-    *w = (worker){.pid = pid, .number = number, .task_fd = fds[0], .result_fd = fds[1]};
-    fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
-    fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
+    *w = (worker){.number = req.number, .spawning = true, .task_fd = -1, .result_fd = -1};
     return 0;
 }
 
-static int spawn_worker(pool_t *pool, worker *w)
+/* Has the fork server kill a worker; its death notice follows. A request
+ * the socket has no room for is sent again by the task handler's loop. */
+static void send_kill(pool_t *pool, pid_t pid, bool *pending)
 {
-    int number = ask_worker(pool);
-    return number < 0 ? -1 : take_worker(pool, w, number);
+    request req = {.magic = SERVER_MAGIC, .op = KILL, .pid = pid};
+    *pending = send_retry(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+               (ssize_t)sizeof req;
 }
 
-/* Has the fork server kill a worker; its death notice follows. */
 static void kill_worker(pool_t *pool, worker *w, const char *why)
 {
-    request req = {.op = KILL, .pid = w->pid};
-    if (send(pool->server_fd, &req, sizeof req, MSG_NOSIGNAL) == (ssize_t)sizeof req)
-        (void)!recv(pool->server_fd, &req, sizeof req, 0);
+    send_kill(pool, w->pid, &w->kill_pending);
     if (!w->why)
         w->why = why;
     w->eof = true; /* nothing it sends from now on counts */
+}
+
+/* Takes one answer of the fork server into the slot that asked for it.
+ * Returns 1 when it took a worker, 0 when no answer is there yet (only
+ * with MSG_DONTWAIT), and -1 with errno set when the answer brought no
+ * worker: the slot may then ask again. */
+static int take_worker(pool_t *pool, int flags)
+{
+    reply rep;
+    char space[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = {&rep, sizeof rep};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = space, .msg_controllen = sizeof space};
+    ssize_t n = recvmsg_retry(pool->server_fd, &msg, MSG_CMSG_CLOEXEC | flags);
+    if (n < 0 && errno == EAGAIN && flags & MSG_DONTWAIT)
+        return 0;
+    if (n < 0)
+        return -1;
+    if (n != (ssize_t)sizeof rep || rep.magic != SERVER_MAGIC || rep.slot < 0 ||
+        rep.slot >= pool->processes) {
+        pool->server_gone = true; /* end of file, or not the server */
+        errno = EPIPE;
+        return -1;
+    }
+    /* A reply may carry fewer descriptors than sent: the kernel drops what
+     * this process has no room for (a low RLIMIT_NOFILE). */
+    int fds[2] = {-1, -1}, got = 0;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        memcpy(fds, CMSG_DATA(cm), (size_t)(got < 2 ? got : 2) * sizeof(int));
+    }
+    worker *w = &pool->workers[rep.slot];
+    bool whole = rep.pid > 0 && got == 2 && !(msg.msg_flags & MSG_CTRUNC);
+    int task_fd = whole ? fd_above_stdio(fds[0]) : fds[0];
+    int result_fd = whole ? fd_above_stdio(fds[1]) : fds[1];
+    if (!w->spawning || rep.number != w->number || !whole || task_fd < 0 || result_fd < 0) {
+        int err = rep.pid <= 0 ? rep.err : whole ? errno : EMFILE;
+        if (task_fd >= 0)
+            close(task_fd);
+        if (result_fd >= 0)
+            close(result_fd);
+        bool unsent;
+        if (rep.pid > 0) /* it would exit at end of file; this is sooner */
+            send_kill(pool, rep.pid, &unsent);
+        if (w->spawning && rep.number == w->number)
+            w->spawning = false;
+        errno = err ? err : EPIPE;
+        return -1;
+    }
+    *w = (worker){.pid = rep.pid, .number = rep.number, .task_fd = task_fd,
+                  .result_fd = result_fd};
+    fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
+    fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
+    return 1;
 }
 
 /* ---- Jobs -------------------------------------------------------------- */
@@ -927,19 +1120,25 @@ static bool work_left(pool_t *pool)
     return false;
 }
 
-/* Takes the fork server's death notices; with wait, blocks until one comes.
- * What a worker wrote before it died is read before its death counts. */
-static void take_deaths(pool_t *pool, bool wait)
+/* Writes the line left for later, if any; called without the lock. The
+ * task-handler thread alone sets late_report and calls this. */
+static void write_late_report(pool_t *pool)
 {
-    if (wait) {
-        struct pollfd p = {.fd = pool->death_fd, .events = POLLIN};
-        while (poll(&p, 1, -1) < 0 && errno == EINTR)
-            ;
-    }
+    const char *line = pool->late_report;
+    pool->late_report = NULL;
+    if (line)
+        report("%s", line);
+}
+
+/* Takes the fork server's death notices that have come; never blocks.
+ * What a worker wrote before it died is read before its death counts. */
+static void take_deaths(pool_t *pool)
+{
     death d;
     ssize_t n;
-    while ((n = read(pool->death_fd, &d, sizeof d)) == (ssize_t)sizeof d) {
-        for (long i = 0; i < pool->processes; i++) {
+    while ((n = read(pool->death_fd, &d, sizeof d)) == (ssize_t)sizeof d ||
+           (n < 0 && errno == EINTR)) {
+        for (long i = 0; n > 0 && i < pool->processes; i++) {
             worker *w = &pool->workers[i];
             if (w->pid == d.pid) {
                 read_worker(pool, w);
@@ -952,7 +1151,7 @@ static void take_deaths(pool_t *pool, bool wait)
     /* End of file: something killed the fork server. Its workers die with
      * it and none can be replaced, so the pool ends as if terminated. */
     if (pool->state != TERMINATE)
-        report("pool: the fork server died; the pool is terminated");
+        pool->late_report = "pool: the fork server died; the pool is terminated";
     pool->state = TERMINATE;
     for (long i = 0; i < pool->processes; i++)
         if (pool->workers[i].pid > 0)
@@ -967,14 +1166,38 @@ static long live_workers(pool_t *pool)
     return n;
 }
 
+/* Sends again the KILL requests that found the socket full. */
+static void resend_kills(pool_t *pool)
+{
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid > 0 && w->kill_pending)
+            send_kill(pool, w->pid, &w->kill_pending);
+    }
+}
+
+/* Waits until every worker's death notice is taken. The lock is released
+ * while it waits, so no other thread waits on a stopped or slow worker. */
+static void await_deaths(pool_t *pool)
+{
+    while (live_workers(pool)) {
+        resend_kills(pool);
+        struct pollfd p = {.fd = pool->death_fd, .events = POLLIN};
+        pthread_mutex_unlock(&pool->lock);
+        write_late_report(pool);
+        poll(&p, 1, SPAWN_RETRY_MS); /* EINTR or a timeout: look again */
+        pthread_mutex_lock(&pool->lock);
+        take_deaths(pool);
+    }
+}
+
 /* Kills every worker and fails every unfinished job with "terminated". */
 static void terminate_all(pool_t *pool)
 {
     for (long i = 0; i < pool->processes; i++)
         if (pool->workers[i].pid > 0)
             kill_worker(pool, &pool->workers[i], "was terminated");
-    while (live_workers(pool))
-        take_deaths(pool, true);
+    await_deaths(pool);
     for (struct pool_result *job = pool->jobs; job; job = job->next) {
         if (!job->done) {
             job_fail(job, POOL_ETERMINATED, pool_error("terminated"));
@@ -990,19 +1213,63 @@ static void terminate_all(pool_t *pool)
     pool->pending = pool->pending_tail = NULL;
 }
 
-/* Closes every task pipe, so idle workers see end of file and exit side by
- * side, then waits for their death notices. */
+/* Sends every worker a STOP message, so they exit side by side, then waits
+ * for their death notices. Nothing is queued for them: no work is left.
+ * A worker whose pipe has no room for it is killed instead. */
 static void stop_workers(pool_t *pool)
 {
+    frame_head stop = {.magic = FRAME_MAGIC, .mode = STOP};
     for (long i = 0; i < pool->processes; i++) {
         worker *w = &pool->workers[i];
-        if (w->pid > 0) {
-            close(w->task_fd);
-            w->task_fd = -1;
+        if (w->pid > 0 && !w->eof) {
+            ssize_t n;
+            while ((n = write(w->task_fd, &stop, sizeof stop)) < 0 && errno == EINTR)
+                ;
+            if (n != (ssize_t)sizeof stop)
+                kill_worker(pool, w, "was stopped");
         }
     }
-    while (live_workers(pool))
-        take_deaths(pool, true);
+    await_deaths(pool);
+}
+
+/* Whether the time ts has come; with a nonzero ms, sets ts that far ahead. */
+static bool time_reached(struct timespec *ts, long ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    bool reached = now.tv_sec > ts->tv_sec ||
+                   (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+    if (ms) {
+        long long ns = now.tv_nsec + ms * 1000000LL;
+        ts->tv_sec = now.tv_sec + (time_t)(ns / 1000000000);
+        ts->tv_nsec = (long)(ns % 1000000000);
+    }
+    return reached;
+}
+
+/* Asks for a worker for every empty slot. The answers come through the
+ * poll loop, so the lock is never held while the server forks. */
+static int ask_for_workers(pool_t *pool)
+{
+    bool failed = false;
+    if (!time_reached(&pool->spawn_retry_at, 0))
+        return SPAWN_RETRY_MS;
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid <= 0 && !w->spawning && ask_worker(pool, i, MSG_DONTWAIT) != 0)
+            failed = true;
+    }
+    if (failed)
+        time_reached(&pool->spawn_retry_at, SPAWN_RETRY_MS);
+    return failed ? SPAWN_RETRY_MS : -1;
+}
+
+static void take_workers(pool_t *pool)
+{
+    int rc;
+    while (!pool->server_gone && (rc = take_worker(pool, MSG_DONTWAIT)) != 0)
+        if (rc < 0) /* no worker this time: ask again a little later */
+            time_reached(&pool->spawn_retry_at, SPAWN_RETRY_MS);
 }
 
 static void *task_handler(void *arg)
@@ -1018,55 +1285,65 @@ static void *task_handler(void *arg)
             stop_workers(pool);
             break;
         }
-        int timeout = -1;
-        for (long i = 0; i < pool->processes; i++)
-            if (pool->workers[i].pid <= 0 && spawn_worker(pool, &pool->workers[i]) != 0)
-                timeout = 100; /* try again soon */
+        int timeout = ask_for_workers(pool);
+        resend_kills(pool);
         dispatch(pool);
         /* dispatch() may have dropped a failed job's last chunks: a closed
          * pool is then done, and no event would wake the poll below. */
         if (pool->state == CLOSE && !work_left(pool))
             continue;
 
-        /* p[0] wakes us, p[1] brings deaths, then two per worker. */
+        /* p[0] wakes us, p[1] brings deaths, p[2] new workers, then two per
+         * worker. */
         struct pollfd *p = pool->pfds;
         p[0] = (struct pollfd){.fd = pool->wake_fd, .events = POLLIN};
         p[1] = (struct pollfd){.fd = pool->death_fd, .events = POLLIN};
+        p[2] = (struct pollfd){.fd = pool->server_gone ? -1 : pool->server_fd, .events = POLLIN};
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
             bool reading = w->pid > 0 && !w->eof;
             bool writing = w->pid > 0 && w->out_off < w->out.len;
-            p[2 + 2 * i] = (struct pollfd){.fd = reading ? w->result_fd : -1, .events = POLLIN};
-            p[3 + 2 * i] = (struct pollfd){.fd = writing ? w->task_fd : -1, .events = POLLOUT};
+            p[3 + 2 * i] = (struct pollfd){.fd = reading ? w->result_fd : -1, .events = POLLIN};
+            p[4 + 2 * i] = (struct pollfd){.fd = writing ? w->task_fd : -1, .events = POLLOUT};
         }
         pthread_mutex_unlock(&pool->lock);
-        poll(p, (nfds_t)(2 + 2 * pool->processes), timeout);
+        write_late_report(pool);
+        if (poll(p, (nfds_t)(3 + 2 * pool->processes), timeout) < 0)
+            for (long i = 0; i < 3 + 2 * pool->processes; i++)
+                p[i].revents = 0; /* EINTR: nothing to take; loop again */
         pthread_mutex_lock(&pool->lock);
 
         if (p[0].revents) {
             uint64_t n;
             ssize_t r = read(pool->wake_fd, &n, sizeof n);
-            (void)r;
+            (void)r; /* nonblocking: empty or not, the wakeup is taken */
             pool->wake_pending = false;
         }
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
-            if (p[3 + 2 * i].revents && w->pid > 0)
+            if (p[4 + 2 * i].revents && w->pid > 0)
                 write_worker(w);
-            if (p[2 + 2 * i].revents && w->pid > 0)
+            if (p[3 + 2 * i].revents && w->pid > 0)
                 read_worker(pool, w);
         }
+        if (p[2].revents)
+            take_workers(pool);
         if (p[1].revents)
-            take_deaths(pool, false);
+            take_deaths(pool);
     }
     /* Every worker is gone: the fork server may exit now, while the
-     * callbacks finish, rather than in pool_join(). */
-    close(pool->server_fd);
-    pool->server_fd = -1;
+     * callbacks finish, rather than in pool_join(). QUIT, not end of file,
+     * since a child the program forked may hold a copy of our socket. */
     pool->io_done = true;
     pthread_cond_signal(&pool->handler_cv);
     pthread_cond_broadcast(&pool->ready_cv);
     pthread_mutex_unlock(&pool->lock);
+    write_late_report(pool);
+    /* Only this thread uses server_fd, so no lock is held while it waits. */
+    request quit = {.magic = SERVER_MAGIC, .op = QUIT};
+    send_retry(pool->server_fd, &quit, sizeof quit, MSG_NOSIGNAL);
+    close(pool->server_fd);
+    pool->server_fd = -1;
     return NULL;
 }
 
@@ -1087,9 +1364,15 @@ static void run_callback(struct pool_result *job, pool_callback_fn cb,
     }
 }
 
+/* The thread a pool's result handler runs on knows its pool: a thread id
+ * is not enough, since glibc gives a joined thread's id to the next thread
+ * made, and that thread would then be taken for the handler. */
+static _Thread_local const pool_t *handler_of;
+
 static void *result_handler(void *arg)
 {
     pool_t *pool = arg;
+    handler_of = pool;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         while (!pool->done_head && !pool->io_done)
@@ -1130,7 +1413,7 @@ static void *result_handler(void *arg)
 
 static bool on_handler_thread(const pool_t *pool)
 {
-    return pthread_equal(pthread_self(), pool->handler_thread);
+    return handler_of == pool;
 }
 
 /* ---- Creating the pool ------------------------------------------------- */
@@ -1149,6 +1432,40 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), pool_t *pool, const c
     return rc;
 }
 
+/* Undoes a pool_create() that failed: the fork server kills and reaps
+ * every worker it made, taken or not, before it exits. Keeps errno. */
+static int create_failed(pool_t *pool)
+{
+    int saved = errno ? errno : EIO; /* no pool thread runs here */
+    if (pool->server_fd >= 0) {
+        request quit = {.magic = SERVER_MAGIC, .op = QUIT};
+        send_retry(pool->server_fd, &quit, sizeof quit, MSG_NOSIGNAL);
+        close(pool->server_fd);
+    }
+    if (pool->server_pid > 0)
+        waitpid_retry(pool->server_pid, NULL, 0);
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid > 0) {
+            close(w->task_fd);
+            close(w->result_fd);
+        }
+    }
+    if (pool->death_fd >= 0)
+        close(pool->death_fd);
+    if (pool->wake_fd >= 0)
+        close(pool->wake_fd);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_destroy(&pool->join_lock);
+    pthread_cond_destroy(&pool->handler_cv);
+    pthread_cond_destroy(&pool->ready_cv);
+    free(pool->workers);
+    free(pool->pfds);
+    free(pool);
+    errno = saved;
+    return POOL_ESYS;
+}
+
 int pool_create(pool_t **out, const pool_config *config)
 {
     pool_config cfg = config ? *config : (pool_config){0};
@@ -1162,7 +1479,7 @@ int pool_create(pool_t **out, const pool_config *config)
     if (pool->processes < 1)
         pool->processes = 1;
     pool->workers = xcalloc((size_t)pool->processes, sizeof *pool->workers);
-    pool->pfds = xcalloc((size_t)(2 + 2 * pool->processes), sizeof *pool->pfds);
+    pool->pfds = xcalloc((size_t)(3 + 2 * pool->processes), sizeof *pool->pfds);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->join_lock, NULL);
     pthread_cond_init(&pool->handler_cv, NULL);
@@ -1172,64 +1489,67 @@ int pool_create(pool_t **out, const pool_config *config)
     pthread_cond_init(&pool->ready_cv, &ca);
     pthread_condattr_destroy(&ca);
 
+    /* Every descriptor goes above stdio, even when the program closed it. */
     int sv[2] = {-1, -1}, dp[2] = {-1, -1};
     pool->server_fd = pool->death_fd = -1;
-    pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    errno = 0;
+    pool->wake_fd = fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (pool->wake_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        goto fail;
-    pool->server_fd = sv[0];
-    if (pipe2(dp, O_CLOEXEC) != 0)
-        goto fail;
-    pool->death_fd = dp[0];
+        return create_failed(pool);
+    pool->server_fd = sv[0] = fd_above_stdio(sv[0]);
+    sv[1] = fd_above_stdio(sv[1]);
+    if (sv[0] < 0 || sv[1] < 0 || pipe2(dp, O_CLOEXEC) != 0) {
+        if (sv[1] >= 0)
+            close(sv[1]);
+        return create_failed(pool);
+    }
+    pool->death_fd = dp[0] = fd_above_stdio(dp[0]);
+    dp[1] = fd_above_stdio(dp[1]);
+    if (dp[0] < 0 || dp[1] < 0) {
+        close(sv[1]);
+        if (dp[1] >= 0)
+            close(dp[1]);
+        return create_failed(pool);
+    }
     fcntl(pool->death_fd, F_SETFL, O_NONBLOCK);
 
     fflush(NULL); /* or the server and every worker would print it again */
+    pid_t parent = getpid();
     pool->server_pid = fork();
     if (pool->server_pid == 0) {
         close(sv[0]);
         close(dp[0]);
-        server_main(pool, sv[1], dp[1]);
+        server_main(pool, sv[1], dp[1], parent);
     }
+    int saved = errno;
     close(sv[1]);
     close(dp[1]);
+    errno = saved;
     if (pool->server_pid < 0)
-        goto fail;
+        return create_failed(pool);
 
-    int first = pool->next_number + 1;
+    /* Here the answers are awaited; the task handler takes later ones in
+     * its poll loop. */
     for (long i = 0; i < pool->processes; i++)
-        if (ask_worker(pool) < 0)
-            goto fail;
+        if (ask_worker(pool, i, 0) != 0)
+            return create_failed(pool);
     for (long i = 0; i < pool->processes; i++)
-        if (take_worker(pool, &pool->workers[i], first + (int)i) != 0)
-            goto fail;
-    if (start_thread(&pool->io_thread, task_handler, pool, "task-handler") != 0)
-        goto fail;
-    if (start_thread(&pool->handler_thread, result_handler, pool, "result-handler") != 0) {
+        if (take_worker(pool, 0) != 1)
+            return create_failed(pool);
+    int rc = start_thread(&pool->io_thread, task_handler, pool, "task-handler");
+    if (rc != 0) {
+        errno = rc;
+        return create_failed(pool);
+    }
+    rc = start_thread(&pool->handler_thread, result_handler, pool, "result-handler");
+    if (rc != 0) {
         pool_terminate(pool);
         pthread_join(pool->io_thread, NULL);
-        goto fail;
+        errno = rc;
+        return create_failed(pool);
     }
     *out = pool;
     return POOL_OK;
-
-fail: {
-    int saved = errno; /* no pool thread runs here */
-    if (pool->server_pid > 0 && pool->server_fd >= 0)
-        terminate_all(pool);
-    if (pool->server_fd >= 0)
-        close(pool->server_fd);
-    if (pool->server_pid > 0)
-        waitpid(pool->server_pid, NULL, 0);
-    if (pool->death_fd >= 0)
-        close(pool->death_fd);
-    if (pool->wake_fd >= 0)
-        close(pool->wake_fd);
-    free(pool->workers);
-    free(pool->pfds);
-    free(pool);
-    errno = saved;
-    return POOL_ESYS;
-}
 }
 
 long pool_processes(const pool_t *pool)

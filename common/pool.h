@@ -81,6 +81,11 @@ int pool_value_repr(const pool_value *value, char *buf, size_t size);
  * back to the same double, e.g. 0.1 and 1e+16. */
 int pool_float_repr(double f, char *buf, size_t size);
 
+/* Lists nest at most this deep; an apply's args tuple is one level. A
+ * deeper argument is refused with POOL_EINVAL, and a deeper result fails
+ * its task. */
+#define POOL_MAX_DEPTH 64
+
 /* Wire format, shared with the fuzzer: encode appends to a growing buffer;
  * decode reads one value and returns the bytes used, or 0 if the input is
  * malformed, in which case *value is left NONE. */

@@ -313,10 +313,8 @@ void pool_encode(pool_buf *buf, const pool_value *value)
     }
 }
 
-/* Nesting deeper than this is refused, so hostile input cannot overflow
- * the stack. */
-#define MAX_DEPTH 64
-
+/* depth: the lists around this value. Nesting deeper than POOL_MAX_DEPTH
+ * is refused, so hostile input cannot overflow the stack. */
 static size_t decode(const unsigned char *data, size_t len, pool_value *v, int depth)
 {
     if (len >= 9 && (data[0] == POOL_INT || data[0] == POOL_FLOAT)) { /* the common case first */
@@ -326,7 +324,7 @@ static size_t decode(const unsigned char *data, size_t len, pool_value *v, int d
         return 9;
     }
     *v = pool_none();
-    if (len < 1 || depth > MAX_DEPTH)
+    if (len < 1)
         return 0;
     size_t used = 1;
     uint32_t n;
@@ -347,7 +345,7 @@ static size_t decode(const unsigned char *data, size_t len, pool_value *v, int d
         *v = blob(data[0], data + 5, n);
         return 5 + (size_t)n;
     case POOL_LIST:
-        if (len < 5)
+        if (len < 5 || depth >= POOL_MAX_DEPTH)
             return 0;
         memcpy(&n, data + 1, 4);
         used = 5;
