@@ -13,7 +13,11 @@
  *   - the result-handler thread runs the callbacks, one at a time, and then
  *     marks the handle ready.
  * One mutex guards the pool's shared state; no thread holds it while a
- * callback runs or while it waits in poll().
+ * callback runs or while it waits on the kernel (poll, a death notice, the
+ * fork server's answer), so a stopped or slow process never stalls a call.
+ * Shutdown and the parent's death reach the workers and the fork server as
+ * messages and a pidfd, never as end of file alone, which a child the
+ * program forked could hide by holding a copy of a descriptor.
  */
 #include "pool.h"
 
@@ -110,6 +114,7 @@ typedef struct chunk {
     size_t first, count;  /* items first .. first + count - 1 */
     uint64_t seq;
     uint64_t end;         /* where its message ends in the worker's task stream */
+    bool items_dropped;   /* its worker read it all; its items are freed */
     struct chunk *next;
 } chunk;
 
@@ -575,7 +580,7 @@ static void server_descriptors(int *sock, int *death_fd)
     for (int fd = STDERR_FILENO + 1; fd < hi; fd++)
         if (fd != lo)
             close(fd); /* EBADF for the many that are not open */
-    closefrom(hi + 1);
+    closefrom(hi < STDERR_FILENO ? STDERR_FILENO + 1 : hi + 1);
     *sock = fd_above_stdio(*sock);
     *death_fd = fd_above_stdio(*death_fd);
     for (int fd = 0; fd <= STDERR_FILENO; fd++)
@@ -1010,6 +1015,22 @@ static void worker_lost(pool_t *pool, worker *w, int status)
     *w = (worker){.task_fd = -1, .result_fd = -1};
 }
 
+/* A result's header means that its worker read the whole chunk: it will
+ * never be sent again, so its items are freed now, before the result
+ * arrives, and a big value is not held twice. */
+static void drop_items(chunk *c)
+{
+    struct pool_result *job = c->job;
+    if (c->items_dropped)
+        return;
+    c->items_dropped = true;
+    if (job->mode == APPLY)
+        pool_value_free(&job->input);
+    else
+        for (size_t i = 0; i < c->count; i++)
+            pool_value_free(&job->input.as.items[c->first + i]);
+}
+
 /* Takes one result message: checks it, stores the values, and returns
  * false if it is malformed. */
 static bool take_results(pool_t *pool, worker *w, const frame_head *h, const unsigned char *body)
@@ -1080,6 +1101,9 @@ static void read_worker(pool_t *pool, worker *w)
             memcpy(&h, w->in.data + used, sizeof h);
             bool whole = h.magic == FRAME_MAGIC && h.len <= MAX_FRAME &&
                          w->in.len - used - sizeof h >= h.len;
+            if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && w->head &&
+                h.seq == w->head->seq)
+                drop_items(w->head);
             if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && !whole) {
                 buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
                 break;
@@ -1106,6 +1130,10 @@ static void write_worker(worker *w)
         w->written += (size_t)n;
     }
     w->out.len = w->out_off = 0;
+    if (w->out.cap > OUT_LIMIT) { /* a big message's copy is not kept */
+        free(w->out.data);
+        w->out = (pool_buf){0};
+    }
 }
 
 /* ---- The task handler: the loop ---------------------------------------- */
@@ -1572,6 +1600,11 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
         ok = ok && input.type == POOL_LIST;
     for (uint32_t i = 0; ok && mode == STARMAP && i < input.len; i++)
         ok = input.as.items[i].type == POOL_LIST;
+    /* What a worker gets must decode: an apply's tuple, or each item. */
+    if (ok && mode == APPLY)
+        ok = !nests_deeper(&input, POOL_MAX_DEPTH);
+    for (uint32_t i = 0; ok && mode != APPLY && i < input.len; i++)
+        ok = !nests_deeper(&input.as.items[i], POOL_MAX_DEPTH);
     if (!ok) {
         pool_value_free(&input);
         return POOL_EINVAL;

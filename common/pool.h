@@ -129,7 +129,14 @@ typedef struct pool_config {
  * of your own, since the fork server is forked from the calling process.
  * Each worker is named PoolWorker-N, gets its own random seed (rand, random
  * and drand48), and dies with the parent. stdout and stderr are flushed
- * before the fork, so no buffered line is printed twice. */
+ * before the fork, so no buffered line is printed twice. The pool's
+ * descriptors stay above 2, so a program that closed stdin, stdout or
+ * stderr never prints into them. A signal handler, with or without
+ * SA_RESTART, disturbs no call: the pool retries what a signal interrupts.
+ * A child the program forks holds copies of the pool's descriptors, yet
+ * delays neither join nor the workers' death when the parent dies. On
+ * failure it returns POOL_ESYS with errno set, and leaves no process or
+ * descriptor behind. */
 int pool_create(pool_t **pool, const pool_config *config);
 
 /* How many workers the pool keeps running. */

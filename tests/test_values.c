@@ -122,6 +122,13 @@ static void test_malformed(void)
     /* Ten deep is fine. */
     CHECK_EQ_INT(51, pool_decode(deep + 5 * 990, 51, &v));
     pool_value_free(&v);
+
+    /* The limit is exact: POOL_MAX_DEPTH lists decode, one more does not. */
+    size_t at = 5 * (1000 - POOL_MAX_DEPTH);
+    CHECK_EQ_INT(5 * POOL_MAX_DEPTH + 1, pool_decode(deep + at, sizeof deep - at, &v));
+    pool_value_free(&v);
+    CHECK_EQ_INT(0, pool_decode(deep + at - 5, sizeof deep - at + 5, &v));
+    CHECK_EQ_INT(POOL_NONE, v.type);
 }
 
 int main(void)
