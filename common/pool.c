@@ -414,9 +414,9 @@ static void worker_main(const pool_config *config, int number, int task_fd, int 
     long chunks = 0;
     frame_head h;
     int status = 0;
-    /* A STOP message ends us; so does end of file, when the fork server
-     * died and took the parent's end with it. Anything but a well-formed
-     * message is not from the parent. */
+    /* A STOP message ends us, and so does end of file: the parent closed
+     * its end or died. Anything but a well-formed message is not from the
+     * parent. */
     while (read_frame(task_fd, &in, &h)) {
         if (h.magic == FRAME_MAGIC && h.mode == STOP)
             break;

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# run_mutants.sh - shows that the lesson checks have teeth. Usage:
+# run_mutants.sh - shows that the lesson checks and the fault tests have
+# teeth. Usage:
 #     tests/mutants/run_mutants.sh [WORK_DIR [NAME_PART]]
 # Each tests/mutants/*.patch breaks the pool or a lesson on purpose. For each
 # one this copies the source tree into WORK_DIR (build/mutants by default),
-# applies the patch, builds the lessons its "Caught-by:" line names, and runs
-# their checks; the mutant is caught when one of those checks fails. A
-# "Tries: N" line allows N runs per lesson, for a mutant whose symptom
-# depends on timing. Every run has the time limit of its expected file.
+# applies the patch, builds the lessons its "Caught-by:" line names (by
+# number) and the tests its "Caught-by-test:" line names (program names in
+# tests/, e.g. fault_signals), and runs them; a patch needs at least one of
+# the two lines. The mutant is caught when a lesson check fails or a test
+# exits non-zero. A "Tries: N" line allows N runs per lesson, for a mutant
+# whose symptom depends on timing; a test runs once, so it must catch its
+# mutant every time. Every lesson run has the time limit of its expected
+# file, every test run 120 s (a test that times out has caught its mutant).
 # It fails unless every mutant applies, builds and is caught.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,10 +53,52 @@ check_lesson() { # tree lesson log
     "$1/scripts/run_lesson.sh" "$1/build/lessons/$2" "$1/expected_output/$2.txt" >"$3" 2>&1
 }
 
+build_tests() { # tree log test-names...
+    local tree=$1 log=$2
+    shift 2
+    timeout 300 make -C "$tree" -s BUILD=build "${@/#/build/tests/}" >"$log" 2>&1
+}
+
+# Runs one test in a tree; 124 from timeout means it hung. The -k is for a
+# test that ignores SIGTERM while its pool is stuck.
+run_test() { # tree test log
+    (cd "$1" && timeout -k 10 120 "build/tests/$2") >"$3" 2>&1
+}
+
+# Why a test failed, in one line: its first FAILED line (check.h puts the
+# message on the next line, so that comes along), or how it ended.
+test_failure() { # status log
+    local line
+    line=$(grep -m 1 -A 1 'FAILED' "$2" | sed 's/^ *//' | paste -sd ' ')
+    if [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then
+        echo "timed out after 120 s${line:+; $line}"
+    elif [ -n "$line" ]; then
+        echo "$line"
+    else
+        echo "exit status $1: $(tail -n 1 "$2")"
+    fi
+}
+
+# A patch's tests, as named on its "Caught-by-test:" lines.
+patch_tests() { # patch
+    sed -n 's/^Caught-by-test: //p' "$1" | tr -s ' \t' '\n' | grep -v '^$'
+}
+
 all_lessons=()
 for c in "$src"/lessons/[0-9][0-9]_*.c; do
     [ -e "$c" ] && all_lessons+=("$(basename "$c" .c)")
 done
+
+# The tests that the selected mutants name, each once: a fault test takes
+# seconds, so the base runs only those a mutant will need.
+all_tests=()
+for patch in "$src"/tests/mutants/*.patch; do
+    case $(basename "$patch" .patch) in *"$only"*) ;; *) continue ;; esac
+    for t in $(patch_tests "$patch"); do
+        [ -e "$src/tests/$t.c" ] && all_tests+=("$t")
+    done
+done
+mapfile -t all_tests < <(printf '%s\n' "${all_tests[@]}" | sort -u | grep -v '^$')
 
 # ---- The unmutated tree must pass, or "caught" would mean nothing --------------
 
@@ -70,6 +117,24 @@ for l in "${all_lessons[@]}"; do
         exit 1
     fi
 done
+if [ ${#all_tests[@]} -gt 0 ]; then
+    echo "mutants: running ${all_tests[*]} on the unmutated copy"
+    if ! build_tests "$base" "$work/base.log" "${all_tests[@]}"; then
+        echo "mutants: the unmutated tree's tests do not build:"
+        cat "$work/base.log"
+        exit 1
+    fi
+fi
+for t in "${all_tests[@]}"; do
+    run_test "$base" "$t" "$work/base.$t.log"
+    status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "mutants: $t fails without any mutant ($(test_failure "$status" \
+            "$work/base.$t.log")), so no mutant can be judged by it:"
+        cat "$work/base.$t.log"
+        exit 1
+    fi
+done
 
 # ---- Each mutant ----------------------------------------------------------------
 
@@ -85,8 +150,21 @@ for patch in "$src"/tests/mutants/*.patch; do
         l=$(lesson_name "$nn")
         [ -n "$l" ] && lessons+=("$l")
     done
-    if [ ${#lessons[@]} -eq 0 ]; then
-        echo "BROKEN    $name: its Caught-by: line names no lesson"
+    tests=() missing=
+    for t in $(patch_tests "$patch"); do
+        if [ -e "$src/tests/$t.c" ]; then
+            tests+=("$t")
+        else
+            missing+=" $t"
+        fi
+    done
+    if [ -n "$missing" ]; then # a misspelt name would go untested
+        echo "BROKEN    $name: its Caught-by-test: line names no such test:$missing"
+        broken=$((broken + 1))
+        continue
+    fi
+    if [ ${#lessons[@]} -eq 0 ] && [ ${#tests[@]} -eq 0 ]; then
+        echo "BROKEN    $name: its Caught-by: line names no lesson, and it has no Caught-by-test:"
         broken=$((broken + 1))
         continue
     fi
@@ -99,7 +177,8 @@ for patch in "$src"/tests/mutants/*.patch; do
         broken=$((broken + 1))
         continue
     fi
-    if ! build_lessons "$tree" "$work/$name.log" "${lessons[@]}"; then
+    if { [ ${#lessons[@]} -gt 0 ] && ! build_lessons "$tree" "$work/$name.log" "${lessons[@]}"; } ||
+        { [ ${#tests[@]} -gt 0 ] && ! build_tests "$tree" "$work/$name.log" "${tests[@]}"; }; then
         echo "BROKEN    $name: the mutant does not build (see $work/$name.log)"
         broken=$((broken + 1))
         continue
@@ -114,12 +193,21 @@ for patch in "$src"/tests/mutants/*.patch; do
             fi
         done
     done
+    for t in "${tests[@]}"; do
+        [ -n "$by" ] && break
+        run_test "$tree" "$t" "$work/$name.$t.log"
+        status=$?
+        [ "$status" -ne 0 ] && by="$t: $(test_failure "$status" "$work/$name.$t.log")"
+    done
     if [ -n "$by" ]; then
         echo "caught    $name ($what)"
         echo "          by $by" | cut -c 1-160
         caught=$((caught + 1))
     else
-        echo "SURVIVED  $name ($what): ${lessons[*]} passed $tries time(s) each"
+        passed=
+        [ ${#lessons[@]} -gt 0 ] && passed="${lessons[*]} passed $tries time(s) each"
+        [ ${#tests[@]} -gt 0 ] && passed="${passed:+$passed; }${tests[*]} passed"
+        echo "SURVIVED  $name ($what): $passed"
         survived=$((survived + 1))
     fi
 done
