@@ -107,7 +107,7 @@ tsan: tools
 -include $(wildcard mk/*.mk)
 
 # mk/mutants.mk has no "## make" line of its own yet.
-## make mutants         show that the lesson checks catch the planted bugs in tests/mutants/
+## make mutants         show that the lesson checks and fault tests catch the planted bugs in tests/mutants/
 
 ## make clean           remove build/
 clean:
