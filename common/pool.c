@@ -1460,6 +1460,22 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), pool_t *pool, const c
     return rc;
 }
 
+/* Frees what pool_create() made in this process, once no pool thread runs. */
+static void pool_free(pool_t *pool)
+{
+    if (pool->death_fd >= 0)
+        close(pool->death_fd);
+    if (pool->wake_fd >= 0)
+        close(pool->wake_fd);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_destroy(&pool->join_lock);
+    pthread_cond_destroy(&pool->handler_cv);
+    pthread_cond_destroy(&pool->ready_cv);
+    free(pool->workers);
+    free(pool->pfds);
+    free(pool);
+}
+
 /* Undoes a pool_create() that failed: the fork server kills and reaps
  * every worker it made, taken or not, before it exits. Keeps errno. */
 static int create_failed(pool_t *pool)
@@ -1479,17 +1495,7 @@ static int create_failed(pool_t *pool)
             close(w->result_fd);
         }
     }
-    if (pool->death_fd >= 0)
-        close(pool->death_fd);
-    if (pool->wake_fd >= 0)
-        close(pool->wake_fd);
-    pthread_mutex_destroy(&pool->lock);
-    pthread_mutex_destroy(&pool->join_lock);
-    pthread_cond_destroy(&pool->handler_cv);
-    pthread_cond_destroy(&pool->ready_cv);
-    free(pool->workers);
-    free(pool->pfds);
-    free(pool);
+    pool_free(pool);
     errno = saved;
     return POOL_ESYS;
 }
@@ -1795,15 +1801,7 @@ void pool_destroy(pool_t *pool)
             report("%s", line);
         job_free(pool, pool->jobs);
     }
-    close(pool->wake_fd);
-    close(pool->death_fd);
-    pthread_mutex_destroy(&pool->lock);
-    pthread_mutex_destroy(&pool->join_lock);
-    pthread_cond_destroy(&pool->handler_cv);
-    pthread_cond_destroy(&pool->ready_cv);
-    free(pool->workers);
-    free(pool->pfds);
-    free(pool);
+    pool_free(pool);
 }
 
 /* ---- Handles ----------------------------------------------------------- */

@@ -69,17 +69,6 @@ static void set_soft(int resource, rlim_t soft)
         fprintf(stderr, "%s: setrlimit: %s\n", where, strerror(errno));
 }
 
-/* Kills and reaps whatever the child still has below it. */
-static void tidy(void)
-{
-    fu_proc procs[64];
-    int n = fu_descendants(getpid(), FU_LIVE, procs, 64);
-    for (int i = 0; i < n && i < 64; i++)
-        kill(procs[i].pid, SIGKILL);
-    fu_wait_no_descendants(getpid(), 10);
-    fu_reap_zombies();
-}
-
 /* pool_create() with 4 workers at the limit already set; r says how. */
 static void create_and_judge(report *r, int fds0, bool low_nofile)
 {
@@ -101,7 +90,7 @@ static void create_and_judge(report *r, int fds0, bool low_nofile)
               strays);
         fu_print_procs(procs, strays, 64);
         CHECK(pool == NULL, "%s: a failed pool_create set *pool", where);
-        tidy();
+        fu_kill_descendants();
         int fds = fu_count_fds();
         CHECK(fds == fds0, "%s: %d descriptors open after a failed pool_create, %d before",
               where, fds, fds0);
@@ -218,7 +207,7 @@ static void child_short_reply(report *r, int variant)
     CHECK_EQ_INT(2, fu_wait_workers(2, 10));
     if (broken) { /* close might never end: kill it all, then terminate */
         fprintf(stderr, "%s: the pool is broken; killing its processes\n", where);
-        tidy();
+        fu_kill_descendants();
         CHECK_OK(pool_terminate(pool));
         CHECK_OK(pool_join(pool));
         pool_destroy(pool);
@@ -330,7 +319,7 @@ static void run_child(int kind, int arg, report *r)
     int left = fu_wait_no_descendants(getpid(), 2);
     CHECK(left == 0, "%s: %d processes outlive the child", where, left);
     if (left > 0)
-        tidy();
+        fu_kill_descendants();
     fu_reap_zombies();
 }
 

@@ -140,13 +140,8 @@ static void run_case(int which)
           alive, fu_now() - t0);
     int left = fu_wait_no_descendants(getpid(), 0.5);
     CHECK(left == 0, "%s: %d processes left behind", name, left);
-    if (left > 0) {
-        fu_proc rest[64];
-        int k = fu_descendants(getpid(), FU_LIVE, rest, 64);
-        for (int i = 0; i < k && i < 64; i++)
-            kill(rest[i].pid, SIGKILL);
-        fu_wait_no_descendants(getpid(), 10);
-    }
+    if (left > 0)
+        fu_kill_descendants();
     fu_reap_zombies();
 }
 

@@ -381,12 +381,7 @@ static void run_case(const char *name, void (*fn)(void))
           (unsigned)status);
     fprintf(stderr, "fault_signals: %s: %.1f s\n", name, fu_now() - t0);
     /* A hung or crashed case leaves processes: ours now, as subreaper. */
-    fu_proc rest[64];
-    int left = fu_descendants(getpid(), FU_LIVE, rest, 64);
-    for (int i = 0; i < left && i < 64; i++)
-        kill(rest[i].pid, SIGKILL);
-    fu_wait_no_descendants(getpid(), 10);
-    fu_reap_zombies();
+    fu_kill_descendants();
 }
 
 int main(void)

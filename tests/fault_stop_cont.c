@@ -82,51 +82,6 @@ static void *cont_later(void *arg)
     return NULL;
 }
 
-typedef struct prober {
-    pthread_t thread;
-    pool_result *handle;
-    _Atomic int stop;
-    double worst; /* the longest ready() + successful() */
-    long calls, wrong;
-} prober;
-
-static void *prober_main(void *arg)
-{
-    prober *p = arg;
-    while (!atomic_load(&p->stop)) {
-        double t0 = fu_now();
-        bool ready = pool_result_ready(p->handle);
-        bool ok = pool_result_successful(p->handle);
-        double took = fu_now() - t0;
-        if (took > p->worst)
-            p->worst = took;
-        p->wrong += !ready || !ok;
-        p->calls++;
-        fu_sleep(0.002);
-    }
-    return NULL;
-}
-
-static void prober_start(prober *p, pool_result *handle)
-{
-    *p = (prober){.handle = handle};
-    if (pthread_create(&p->thread, NULL, prober_main, p) != 0)
-        abort();
-}
-
-static void prober_check(prober *p, const char *when)
-{
-    atomic_store(&p->stop, 1);
-    pthread_join(p->thread, NULL);
-    CHECK(p->calls > 0, "%s: ready() was never called", when);
-    CHECK(p->wrong == 0, "%s: %ld of %ld calls on a ready, successful handle said no",
-          when, p->wrong, p->calls);
-    CHECK(p->worst < QUICK,
-          "%s: pool_result_ready() on a ready handle blocked %.3f s (bound %.2f s): a "
-          "pool thread waits on a stopped process with the pool lock held", when,
-          p->worst, QUICK);
-}
-
 enum { TRIES = 40, SLOTS = TRIES + 2 };
 
 /* A pool of two workers, warmed up, with slot 0's handle ready in *done. */
@@ -208,8 +163,8 @@ static void case_busy(void)
     CHECK(victim > 0, "%s: the busy task never started", name);
     stop_proc(victim);
     atomic_store(&sh->go, 1); /* it may end, once continued */
-    prober p;
-    prober_start(&p, done);
+    fu_prober p;
+    fu_prober_start(&p, done);
 
     /* One at a time, so each goes to the worker with nothing in flight. */
     enum { OTHERS = 20 };
@@ -238,7 +193,7 @@ static void case_busy(void)
     CHECK(rc == POOL_OK && v->type == POOL_INT && v->as.i == 4242,
           "%s: the stopped task after SIGCONT: %d (%s) \"%s\"", name, rc,
           pool_strerror(rc), fu_msg(v));
-    prober_check(&p, name);
+    fu_prober_check(&p, QUICK, name);
     pool_result_release(busy);
     pool_result_release(done);
     CHECK_OK(pool_close(pool));
@@ -256,8 +211,8 @@ static void case_idle_close(void)
     if (!pool)
         return;
     pid_t idle = stop_idle_worker();
-    prober p;
-    prober_start(&p, done);
+    fu_prober p;
+    fu_prober_start(&p, done);
     pthread_t cont;
     cont_at = 0;
     CHECK(pthread_create(&cont, NULL, cont_later, NULL) == 0, "pthread_create");
@@ -272,7 +227,7 @@ static void case_idle_close(void)
     CHECK(!left, "%s: join returned after %.3f s while the stopped worker %d still "
           "lived", name, joined - t0, (int)idle);
     CHECK(joined - t0 < STOP + 10, "%s: join took %.1f s", name, joined - t0);
-    prober_check(&p, name);
+    fu_prober_check(&p, QUICK, name);
     pool_result_release(done);
     finish(pool, &t, 1, 1, fds0, name);
 }
@@ -322,8 +277,8 @@ static bool server_round(pool_t *pool, fu_track *t, int slot, pool_result *done,
     if (server <= 0)
         return false;
     atomic_store(&sh->killed, 0);
-    prober p;
-    prober_start(&p, done);
+    fu_prober p;
+    fu_prober_start(&p, done);
     stop_proc(server);
     pool_result *r = NULL;
     pool_opts o = fu_opts(t, slot, 0);
@@ -352,7 +307,7 @@ static bool server_round(pool_t *pool, fu_track *t, int slot, pool_result *done,
     if (tested)
         fu_sleep(STOP - (fu_now() - t0));
     cont_all();
-    prober_check(&p, name);
+    fu_prober_check(&p, QUICK, name);
     const pool_value *v = NULL;
     int rc = fu_get(r, &v, name);
     CHECK(rc == POOL_ETASK && fu_names_signal(fu_msg(v), SIGKILL) &&

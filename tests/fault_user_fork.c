@@ -59,56 +59,7 @@ static void kill_and_reap(pid_t pid)
         fu_sleep(0.002);
 }
 
-/* Calls pool_result_ready() on a ready handle until told to stop and keeps
- * the longest call. */
-typedef struct watch {
-    pthread_t thread;
-    pool_result *handle;
-    atomic_bool stop;
-    double longest;
-    atomic_long calls;
-} watch;
-
-static void *watch_main(void *arg)
-{
-    watch *w = arg;
-    while (!atomic_load(&w->stop)) {
-        double t0 = fu_now();
-        bool ready = pool_result_ready(w->handle);
-        double took = fu_now() - t0;
-        if (took > w->longest)
-            w->longest = took;
-        atomic_fetch_add(&w->calls, 1);
-        if (!ready)
-            break; /* cannot be: the handle was ready */
-        fu_sleep(0.001);
-    }
-    return NULL;
-}
-
-static void watch_start(watch *w, pool_result *handle)
-{
-    *w = (watch){.handle = handle};
-    if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
-        perror("pthread_create");
-        exit(2);
-    }
-    /* It watches from now on, not from whenever it is first scheduled. */
-    for (double end = fu_now() + FU_TIMEOUT; !atomic_load(&w->calls) && fu_now() < end;)
-        fu_sleep(0.0005);
-}
-
-static void watch_end(watch *w, const char *name)
-{
-    atomic_store(&w->stop, true);
-    pthread_join(w->thread, NULL);
-    CHECK(w->calls > 0 && w->longest < ready_bound,
-          "%s: pool_result_ready() on a ready handle took %.2f s (bound %.1f s, %ld calls): "
-          "a pool thread waits on the kernel with the lock held", name, w->longest,
-          ready_bound, (long)atomic_load(&w->calls));
-}
-
-/* A pool of 2 that ran a map, and a ready handle of it for the watch. */
+/* A pool of 2 that ran a map, and a ready handle of it for the prober. */
 static pool_t *start_pool(pool_result **ready_handle, const char *name)
 {
     pool_t *pool = NULL;
@@ -136,15 +87,15 @@ static void case_shutdown_with_child(bool terminate)
     if (!pool)
         return;
     pid_t kid = fork_sleeper(3.0);
-    watch w;
-    watch_start(&w, r);
+    fu_prober w;
+    fu_prober_start(&w, r);
     fu_sleep(0.05);
     CHECK(fu_alive(kid), "%s: the forked child is not alive", name);
     double t0 = fu_now();
     CHECK_OK(terminate ? pool_terminate(pool) : pool_close(pool));
     CHECK_OK(pool_join(pool));
     double took = fu_now() - t0;
-    watch_end(&w, name);
+    fu_prober_check(&w, ready_bound, name);
     double bound = instrumented ? 2.5 : 1.5;
     CHECK(took < bound, "%s: %s and join took %.2f s (bound %.1f s): shutdown waited for "
           "the end of file that the program's child holds back", name,
@@ -219,9 +170,9 @@ static void case_stopped_worker(void)
 
     /* An idle worker stopped: of two applies at once, the one the other
      * worker runs answers promptly; so do applies after it. */
-    watch w;
+    fu_prober w;
     if (stop_and_wait(pids[0])) {
-        watch_start(&w, r);
+        fu_prober_start(&w, r);
         pool_result *a[2] = {0};
         double t0 = fu_now();
         for (int i = 0; i < 2; i++)
@@ -242,7 +193,7 @@ static void case_stopped_worker(void)
               rc0, rc1, rc0 ? 0 : v0->as.i, rc1 ? 0 : v1->as.i, (int)pids[0], (int)pids[1]);
         pool_result_release(a[0]);
         pool_result_release(a[1]);
-        watch_end(&w, "an idle worker stopped");
+        fu_prober_check(&w, ready_bound, "an idle worker stopped");
     }
 
     /* A busy worker stopped mid-task: the other one answers meanwhile, and
@@ -255,10 +206,10 @@ static void case_stopped_worker(void)
         fu_sleep(0.001);
     pid_t busy = atomic_load(&sh->pid);
     if (slow && busy > 0 && stop_and_wait(busy)) { /* then right after SIGCONT */
-        watch_start(&w, r);
+        fu_prober_start(&w, r);
         prompt_apply(pool, busy == pids[0] ? pids[1] : pids[0], "a busy worker stopped");
         fu_sleep(1.0);
-        watch_end(&w, "a busy worker stopped");
+        fu_prober_check(&w, ready_bound, "a busy worker stopped");
         atomic_store(&sh->go, 1);
         kill(busy, SIGCONT);
         const pool_value *v = NULL;
@@ -271,7 +222,7 @@ static void case_stopped_worker(void)
 
     /* Closed with an idle worker stopped: join ends once it continues. */
     if (stop_and_wait(pids[1])) {
-        watch_start(&w, r);
+        fu_prober_start(&w, r);
         pthread_t cont;
         if (pthread_create(&cont, NULL, cont_later, (void *)(intptr_t)pids[1]) != 0) {
             perror("pthread_create");
@@ -281,7 +232,7 @@ static void case_stopped_worker(void)
         CHECK_OK(pool_close(pool));
         CHECK_OK(pool_join(pool));
         double took = fu_now() - t0;
-        watch_end(&w, "closed with an idle worker stopped");
+        fu_prober_check(&w, ready_bound, "closed with an idle worker stopped");
         pthread_join(cont, NULL);
         CHECK(took < FU_TIMEOUT, "%s: join took %.1f s", name, took);
         int live = fu_descendants(getpid(), FU_LIVE | FU_POOL_NAMED, NULL, 0);

@@ -325,6 +325,18 @@ static inline void fu_become_subreaper(void)
         perror("prctl(PR_SET_CHILD_SUBREAPER)");
 }
 
+/* Kills every process below the test and reaps them all: the tidy-up
+ * after a case that failed, so that one failure does not cascade. */
+static inline void fu_kill_descendants(void)
+{
+    fu_proc rest[64];
+    int n = fu_descendants(getpid(), FU_LIVE, rest, 64);
+    for (int i = 0; i < n && i < 64; i++)
+        kill(rest[i].pid, SIGKILL);
+    fu_wait_no_descendants(getpid(), 10);
+    fu_reap_zombies();
+}
+
 /* The checks after pool_destroy(): no pool process (PoolWorker-N or
  * pool-forkserver; whatever the fork server forks carries its name from
  * birth) alive or left a zombie child of the test (the pool reaps what it
@@ -346,18 +358,74 @@ static inline void fu_after_destroy(int fds_before, const char *when)
     CHECK(zombies == 0, "%s: %d pool processes left unreaped", when, zombies);
     if (zombies > 0)
         fu_print_procs(procs, nz, 64);
-    /* Tidy up so that one failure does not cascade into the next check. */
-    if (live > 0) {
-        for (int i = 0; i < live && i < 64; i++)
-            kill(procs[i].pid, SIGKILL);
-        fu_wait_no_descendants(getpid(), 10);
-    }
+    if (live > 0) /* tidy up, so that one failure does not cascade */
+        fu_kill_descendants();
     fu_reap_zombies();
     int fds = fu_count_fds();
     CHECK(fds == fds_before, "%s: %d descriptors open, %d before the pool",
           when, fds, fds_before);
     if (fds != fds_before)
         fu_print_fds(stderr);
+}
+
+/* ---- Calls that must not wait ------------------------------------------ */
+
+/* A thread that calls pool_result_ready() and pool_result_successful() on a
+ * ready, successful handle until stopped, and keeps the longest pair of
+ * calls: no pool thread may make them wait on a stopped or slow process. */
+typedef struct fu_prober {
+    pthread_t thread;
+    pool_result *handle;
+    atomic_bool stop;
+    atomic_long calls;
+    double longest;
+    long wrong; /* pairs that said "not ready" or "not successful" */
+} fu_prober;
+
+static inline void *fu_prober_main(void *arg)
+{
+    fu_prober *p = arg;
+    while (!atomic_load(&p->stop)) {
+        double t0 = fu_now();
+        bool ready = pool_result_ready(p->handle);
+        bool ok = pool_result_successful(p->handle);
+        double took = fu_now() - t0;
+        if (took > p->longest)
+            p->longest = took;
+        p->wrong += !ready || !ok;
+        atomic_fetch_add(&p->calls, 1);
+        fu_sleep(0.001);
+    }
+    return NULL;
+}
+
+/* Starts probing, and returns once the first pair of calls is made, so the
+ * probe covers what follows, not whenever the thread is first scheduled. */
+static inline void fu_prober_start(fu_prober *p, pool_result *handle)
+{
+    *p = (fu_prober){.handle = handle};
+    if (pthread_create(&p->thread, NULL, fu_prober_main, p) != 0) {
+        perror("pthread_create");
+        exit(2);
+    }
+    for (double end = fu_now() + FU_TIMEOUT; !atomic_load(&p->calls) && fu_now() < end;)
+        fu_sleep(0.0005);
+}
+
+/* Stops probing and checks: it ran, never said no, and no pair of calls
+ * took bound seconds or more. */
+static inline void fu_prober_check(fu_prober *p, double bound, const char *when)
+{
+    atomic_store(&p->stop, true);
+    pthread_join(p->thread, NULL);
+    long calls = atomic_load(&p->calls);
+    CHECK(calls > 0, "%s: ready() was never called", when);
+    CHECK(p->wrong == 0, "%s: %ld of %ld calls on a ready, successful handle said no", when,
+          p->wrong, calls);
+    CHECK(p->longest < bound,
+          "%s: pool_result_ready() on a ready handle took %.3f s (bound %.2f s, %ld calls): "
+          "a pool thread waits on the kernel with the pool lock held", when, p->longest,
+          bound, calls);
 }
 
 /* ---- Memory ------------------------------------------------------------- */
