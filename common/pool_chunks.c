@@ -1,0 +1,308 @@
+/* pool_chunks.c - the task-handler thread's traffic with the workers:
+ * chunks of items out through the task pipes, results back through the
+ * result pipes, and what a dead worker was running. Every function runs on
+ * the task-handler thread with pool->lock held, and none of them blocks:
+ * the pipes are nonblocking, and poll() waits in pool_task_handler.c. */
+#include "pool_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void describe_status(int status, char *buf, size_t size)
+{
+    if (WIFSIGNALED(status))
+        snprintf(buf, size, "died from signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status))
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(buf, size, "stopped (wait status %#x)", (unsigned)status);
+}
+
+/* An apply has one task, so it needs no number; a map's items have one. */
+static void describe_tasks(const chunk *c, char *buf, size_t size)
+{
+    if (c->job->mode == APPLY)
+        snprintf(buf, size, "the task");
+    else if (c->count == 1)
+        snprintf(buf, size, "task %zu", c->first);
+    else
+        snprintf(buf, size, "tasks %zu-%zu", c->first, c->first + c->count - 1);
+}
+
+/* The live worker with the fewest chunks in flight that can take one more. */
+static worker *least_busy(pool_t *pool)
+{
+    worker *best = NULL;
+    for (long i = 0; i < pool->processes; i++) {
+        worker *w = &pool->workers[i];
+        if (w->pid <= 0 || w->inflight >= MAX_INFLIGHT ||
+            w->out.len - w->out_off >= OUT_LIMIT ||
+            (pool->config.maxtasksperchild && w->sent >= pool->config.maxtasksperchild))
+            continue;
+        if (!best || w->inflight < best->inflight)
+            best = w;
+    }
+    return best;
+}
+
+/* The next chunk to send: one a dead worker never started, else the next
+ * run of items of the oldest pending job. */
+static chunk *next_chunk(pool_t *pool)
+{
+    chunk *c = pool->retry;
+    if (c) {
+        pool->retry = c->next;
+        return c;
+    }
+    struct pool_result *job = pool->pending;
+    if (!job)
+        return NULL;
+    c = xcalloc(1, sizeof *c);
+    c->job = job;
+    c->first = job->next_item;
+    c->count = job->n_items - job->next_item;
+    if (c->count > job->chunksize)
+        c->count = job->chunksize;
+    job->next_item += c->count;
+    if (job->next_item == job->n_items) {
+        pool->pending = job->next_queued;
+        if (!pool->pending)
+            pool->pending_tail = NULL;
+    }
+    return c;
+}
+
+static void send_chunk(worker *w, chunk *c)
+{
+    struct pool_result *job = c->job;
+    frame_head h = {.magic = FRAME_MAGIC, .count = (uint32_t)c->count,
+                    .seq = w->next_seq++, .fn = (uint64_t)(uintptr_t)job->fn,
+                    .mode = job->mode};
+    if (w->out_off) {
+        buf_consume(&w->out, w->out_off);
+        w->out_off = 0;
+    }
+    size_t at = w->out.len;
+    buf_reserve(&w->out, sizeof h);
+    w->out.len += sizeof h;
+    if (job->mode == APPLY)
+        pool_encode(&w->out, &job->input);
+    else
+        for (size_t i = 0; i < c->count; i++)
+            pool_encode(&w->out, &job->input.as.items[c->first + i]);
+    h.len = w->out.len - at - sizeof h;
+    memcpy(w->out.data + at, &h, sizeof h);
+
+    w->queued += sizeof h + h.len;
+    c->end = w->queued;
+    c->seq = h.seq;
+    c->next = NULL;
+    if (w->tail)
+        w->tail->next = c;
+    else
+        w->head = c;
+    w->tail = c;
+    w->inflight++;
+    w->sent++;
+    job->inflight++;
+}
+
+void dispatch(pool_t *pool)
+{
+    worker *w;
+    while ((pool->retry || pool->pending) && (w = least_busy(pool))) {
+        chunk *c = next_chunk(pool);
+        if (c->job->status != POOL_OK) { /* a failed job gets no more work */
+            struct pool_result *job = c->job;
+            free(c);
+            job_check(pool, job);
+            continue;
+        }
+        send_chunk(w, c);
+    }
+}
+
+
+/* Whether the worker can have started chunk c: only if it read all of it.
+ * Bytes still in the pipe were never read; a worker killed while idle has
+ * read nothing we sent after its death, so those chunks are not its fault. */
+static bool maybe_started(worker *w, const chunk *c)
+{
+    int unread = 0;
+    if (ioctl(w->task_fd, FIONREAD, &unread) != 0)
+        unread = 0;
+    return c->end <= w->written - (uint64_t)unread;
+}
+
+/* Puts chunks back at the front of the retry list, oldest first. */
+static void requeue(pool_t *pool, chunk *list)
+{
+    if (!list)
+        return;
+    chunk *last = list;
+    for (chunk *c = list; c; c = c->next) {
+        c->job->inflight--;
+        last = c;
+    }
+    last->next = pool->retry;
+    pool->retry = list;
+}
+
+void worker_lost(pool_t *pool, worker *w, int status)
+{
+    chunk *c = w->head;
+    if (c && maybe_started(w, c)) {
+        char how[160], tasks[64];
+        if (w->why)
+            snprintf(how, sizeof how, "%s", w->why);
+        else
+            describe_status(status, how, sizeof how);
+        describe_tasks(c, tasks, sizeof tasks);
+        if (pool->state == TERMINATE && c->job->mode == APPLY)
+            job_fail(c->job, POOL_ETERMINATED, pool_error("terminated"));
+        else if (pool->state == TERMINATE)
+            job_fail(c->job, POOL_ETERMINATED, pool_error("%s terminated", tasks));
+        else
+            job_fail(c->job, POOL_ETASK, pool_error("PoolWorker-%d (pid %d) %s while running %s",
+                                                    w->number, (int)w->pid, how, tasks));
+        c->job->inflight--;
+        job_check(pool, c->job);
+        w->head = c->next;
+        free(c);
+    }
+    requeue(pool, w->head);
+    if (w->task_fd >= 0)
+        close(w->task_fd);
+    close(w->result_fd);
+    free(w->out.data);
+    free(w->in.data);
+    *w = (worker){.task_fd = -1, .result_fd = -1};
+}
+
+/* A result's header means that its worker read the whole chunk: it will
+ * never be sent again, so its items are freed now, before the result
+ * arrives, and a big value is not held twice. */
+static void drop_items(chunk *c)
+{
+    struct pool_result *job = c->job;
+    if (c->items_dropped)
+        return;
+    c->items_dropped = true;
+    if (job->mode == APPLY)
+        pool_value_free(&job->input);
+    else
+        for (size_t i = 0; i < c->count; i++)
+            pool_value_free(&job->input.as.items[c->first + i]);
+}
+
+/* Takes one result message: checks it, stores the values, and returns
+ * false if it is malformed. */
+static bool store_results(pool_t *pool, worker *w, const frame_head *h, const unsigned char *body)
+{
+    chunk *c = w->head;
+    if (!c || h->seq != c->seq || h->count != c->count)
+        return false;
+    struct pool_result *job = c->job;
+
+    /* Decode straight into the chunk's slots of the output, which are NONE
+     * until now; a bad message puts them back, so it changes nothing. */
+    pool_value *slots = job->mode == APPLY ? &job->output : job->output.as.items + c->first;
+    size_t used = 0, n = 0;
+    for (; n < c->count; n++) {
+        size_t k = pool_decode(body + used, h->len - used, &slots[n]);
+        if (k == 0)
+            break;
+        used += k;
+    }
+    if (n < c->count || used != h->len) {
+        for (size_t i = 0; i < n; i++)
+            pool_value_free(&slots[i]);
+        return false;
+    }
+
+    for (size_t i = 0; i < c->count; i++) {
+        char task[32] = "the task";
+        if (job->mode != APPLY)
+            snprintf(task, sizeof task, "task %zu", c->first + i);
+        if (slots[i].type == POOL_ERROR)
+            job_fail(job, POOL_ETASK, pool_error("%s failed in PoolWorker-%d (pid %d): %s", task,
+                                                 w->number, (int)w->pid, slots[i].as.s));
+        if (job->status != POOL_OK) /* a failed job keeps no more results */
+            pool_value_free(&slots[i]);
+    }
+    job->items_done += c->count;
+    job->inflight--;
+    w->head = c->next;
+    if (!w->head)
+        w->tail = NULL;
+    w->inflight--;
+    free(c);
+    job_check(pool, job);
+    return true;
+}
+
+/* Reads what a worker sent, until the pipe is empty. End of file is not
+ * the end of the worker: a process a task started may hold the pipe open,
+ * so only the fork server's death notice counts. */
+void read_worker(pool_t *pool, worker *w)
+{
+    while (!w->ignored) {
+        buf_reserve(&w->in, 65536);
+        ssize_t n = read(w->result_fd, w->in.data + w->in.len, w->in.cap - w->in.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            w->ignored = true;
+            return;
+        }
+        w->in.len += (size_t)n;
+
+        size_t used = 0;
+        frame_head h;
+        while (w->in.len - used >= sizeof h) {
+            memcpy(&h, w->in.data + used, sizeof h);
+            bool whole = h.magic == FRAME_MAGIC && h.len <= MAX_FRAME &&
+                         w->in.len - used - sizeof h >= h.len;
+            if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && w->head &&
+                h.seq == w->head->seq)
+                drop_items(w->head);
+            if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && !whole) {
+                buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
+                break;
+            }
+            if (!whole || !store_results(pool, w, &h, w->in.data + used + sizeof h)) {
+                kill_worker(pool, w, "sent a malformed result");
+                return;
+            }
+            used += sizeof h + h.len;
+        }
+        buf_consume(&w->in, used);
+    }
+}
+
+void write_worker(worker *w)
+{
+    while (w->out_off < w->out.len) {
+        ssize_t n = write(w->task_fd, w->out.data + w->out_off, w->out.len - w->out_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* full, or the worker died: poll tells us which */
+        w->out_off += (size_t)n;
+        w->written += (size_t)n;
+    }
+    w->out.len = w->out_off = 0;
+    if (w->out.cap > OUT_LIMIT) { /* a big message's copy is not kept */
+        free(w->out.data);
+        w->out = (pool_buf){0};
+    }
+}

@@ -1,0 +1,151 @@
+/* pool_internal.h - the parent's state and the functions its files share.
+ *
+ * The parent runs three kinds of thread on one struct pool: the program's
+ * own threads (pool.c), the task-handler thread (pool_task_handler.c and
+ * pool_chunks.c) and the result-handler thread (pool_result_handler.c).
+ *
+ * The lock rule: pool->lock guards every field below that more than one
+ * thread touches, and no thread holds it while a callback runs or while it
+ * waits on the kernel (poll, a death notice, the fork server's answer), so
+ * a stopped or slow process never stalls a call. Each prototype says what
+ * its caller must hold. Fields only the task-handler thread uses say so.
+ *
+ * A job is one submission. Its struct is pool.h's pool_result, since the
+ * caller's handle is the job itself; inside the pool it is called a job. */
+#ifndef POOL_INTERNAL_H
+#define POOL_INTERNAL_H
+
+#include "pool_wire.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
+
+enum state { RUN, CLOSE, TERMINATE };
+
+/* A run of items of one job, sent to one worker as one message. */
+typedef struct chunk {
+    struct pool_result *job;
+    size_t first, count;  /* items first .. first + count - 1 */
+    uint64_t seq;
+    uint64_t end;         /* where its message ends in the worker's task stream */
+    bool items_dropped;   /* its worker read it all; its items are freed */
+    struct chunk *next;
+} chunk;
+
+struct pool_result {
+    pool_t *pool;
+    struct pool_result *prev, *next; /* every job not yet freed */
+    struct pool_result *next_queued; /* pending queue, then done queue */
+    pool_task_fn fn;
+    enum mode mode;
+    pool_value input;      /* args tuple (apply) or the list of items */
+    pool_value output;     /* the value (apply) or the list of results */
+    size_t n_items;
+    size_t chunksize;
+    size_t next_item;      /* first item not yet sent */
+    size_t items_done;
+    size_t inflight;       /* chunks sent and not yet back */
+    int status;            /* POOL_OK until something fails */
+    pool_value error;      /* what failed, when status is not POOL_OK */
+    pool_opts opts;
+    bool done;             /* handed to the result handler */
+    bool ready;            /* callbacks have run; wait and get return */
+    bool released;         /* the caller gave the handle back */
+    bool retrieved;        /* get or successful revealed the outcome */
+};
+
+/* The parent's view of one worker; only the task-handler thread uses it,
+ * and pool_create() before that thread starts. */
+typedef struct worker {
+    pid_t pid;                /* 0: this slot needs a new worker */
+    int number;               /* N of PoolWorker-N */
+    int task_fd, result_fd;   /* our ends of its pipes */
+    pool_buf out;             /* messages not yet written */
+    size_t out_off;           /* bytes of out already written */
+    pool_buf in;              /* bytes read, not yet a whole message */
+    chunk *head, *tail;       /* chunks sent, oldest first */
+    size_t inflight;
+    long sent;                /* chunks sent, for maxtasksperchild */
+    uint64_t next_seq;
+    uint64_t queued, written; /* bytes of task stream made, and written */
+    bool ignored;             /* its output no longer counts: it ended, or we killed it */
+    bool spawning;            /* asked the fork server for it; no answer yet */
+    bool kill_pending;        /* a KILL request that found no room on the socket */
+    const char *why;          /* why we killed it, for the error message */
+} worker;
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t result_handler_cv; /* done queue grew, or the task handler ended */
+    pthread_cond_t ready_cv;   /* a handle became ready, or a thread ended */
+    enum state state;
+    pool_config config;
+    long processes;
+    worker *workers;
+    struct pollfd *pfds;       /* task handler only */
+    int wake_fd;               /* eventfd that wakes the task handler */
+    bool wake_pending;
+    pid_t server_pid;
+    int server_fd;             /* task handler only: requests to the fork server */
+    int death_fd;              /* its death notices: one per reaped worker */
+    int next_number;
+    struct timespec spawn_retry_at; /* task handler only: no new worker before then */
+    const char *late_report;   /* task handler only: a line to write once unlocked */
+    bool server_gone;          /* task handler only: its socket ended */
+    struct pool_result *jobs;                       /* every job, for destroy */
+    struct pool_result *pending, *pending_tail;     /* items not all sent */
+    struct pool_result *done_head, *done_tail;      /* for the result handler */
+    chunk *retry;              /* chunks a dead worker never started */
+    bool task_handler_done;    /* the task handler has ended */
+    bool joined;
+    pthread_mutex_t join_lock; /* one joiner at a time */
+    pthread_t task_handler_thread, result_handler_thread;
+};
+
+/* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */
+
+/* Hands a finished job to the result handler. */
+void job_finish(pool_t *pool, struct pool_result *job);
+/* Records the first failure of a job; later ones add nothing. */
+void job_fail(struct pool_result *job, int status, pool_value error);
+/* Finishes the job if nothing is in flight and it failed or got all. */
+void job_check(pool_t *pool, struct pool_result *job);
+enum { UNSEEN_LINE = 512 }; /* room for the line of an unseen failure */
+/* Fills line when a failure nobody saw is owed a report; the caller writes
+ * it once the lock is released, since a write to stderr can block. */
+bool job_unseen_failure(const struct pool_result *job, char line[UNSEEN_LINE]);
+void job_free(pool_t *pool, struct pool_result *job);
+
+/* ---- The task-handler thread (pool_task_handler.c, pool_chunks.c) ------ */
+
+/* The thread's body; it takes pool->lock itself. */
+void *task_handler_main(void *pool);
+/* Wakes the task handler; the caller holds pool->lock. */
+void task_handler_wake(pool_t *pool);
+/* Asks the fork server for a worker for slot i, and takes one answer into
+ * the slot that asked (receive_worker: 1, 0 for none yet, -1 with errno).
+ * Only pool_create(), before the threads start, and the task handler. */
+int ask_worker(pool_t *pool, long i, int flags);
+int receive_worker(pool_t *pool, int flags);
+/* Has the fork server kill a worker; its death notice follows. Task
+ * handler only. */
+void kill_worker(pool_t *pool, worker *w, const char *why);
+
+/* pool_chunks.c: chunks out to the workers and results back. Task handler
+ * only, with pool->lock held; none of them blocks. */
+void dispatch(pool_t *pool);
+void read_worker(pool_t *pool, worker *w);
+void write_worker(worker *w);
+/* Forgets a dead and reaped worker: the chunk it was running fails, and
+ * the ones it never started go back to be sent again. */
+void worker_lost(pool_t *pool, worker *w, int status);
+
+/* ---- The result-handler thread (pool_result_handler.c) ----------------- */
+
+/* The thread's body; it takes pool->lock itself. */
+void *result_handler_main(void *pool);
+/* Whether the calling thread is this pool's result handler; no lock. */
+bool on_result_handler_thread(const pool_t *pool);
+
+#endif

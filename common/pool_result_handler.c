@@ -1,0 +1,73 @@
+/* pool_result_handler.c - the parent's result-handler thread. It takes
+ * finished jobs from the done queue in the order they finished, runs each
+ * job's callback (or its error callback) outside the lock, then marks the
+ * handle ready and wakes whoever waits on it. Callbacks therefore always
+ * run in the parent, on this one thread, one at a time. */
+#include "pool_internal.h"
+
+/* Runs a callback outside the lock; a failure is reported and kept. */
+static void run_callback(struct pool_result *job, pool_callback_fn cb,
+                         const pool_value *arg, const char *which)
+{
+    pool_value r = cb(arg, job->opts.user_data);
+    if (r.type == POOL_ERROR) {
+        report("pool: %s failed: %s", which, r.as.s);
+        pool_value_free(&job->error);
+        job->error = r;
+        job->status = POOL_ECALLBACK;
+    } else {
+        pool_value_free(&r);
+    }
+}
+
+/* The thread a pool's result handler runs on knows its pool: a thread id
+ * is not enough, since glibc gives a joined thread's id to the next thread
+ * made, and that thread would then be taken for the handler. */
+static _Thread_local const pool_t *result_handler_of;
+
+void *result_handler_main(void *arg)
+{
+    pool_t *pool = arg;
+    result_handler_of = pool;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->done_head && !pool->task_handler_done)
+            pthread_cond_wait(&pool->result_handler_cv, &pool->lock);
+        struct pool_result *job = pool->done_head;
+        if (!job)
+            break;
+        pool->done_head = job->next_queued;
+        if (!pool->done_head)
+            pool->done_tail = NULL;
+        pthread_mutex_unlock(&pool->lock);
+
+        /* Until ready is set, only this thread touches the job. */
+        if (job->status == POOL_OK && job->opts.callback)
+            run_callback(job, job->opts.callback, &job->output, "callback");
+        else if (job->status != POOL_OK && job->opts.error_callback)
+            run_callback(job, job->opts.error_callback, &job->error, "error callback");
+
+        char line[UNSEEN_LINE];
+        bool unseen = false;
+        pthread_mutex_lock(&pool->lock);
+        job->ready = true;
+        pthread_cond_broadcast(&pool->ready_cv);
+        if (job->released) {
+            unseen = job_unseen_failure(job, line);
+            job_free(pool, job);
+        }
+        if (unseen) {
+            pthread_mutex_unlock(&pool->lock);
+            report("%s", line);
+            pthread_mutex_lock(&pool->lock);
+        }
+    }
+    pthread_cond_broadcast(&pool->ready_cv);
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+bool on_result_handler_thread(const pool_t *pool)
+{
+    return result_handler_of == pool;
+}

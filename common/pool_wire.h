@@ -1,0 +1,119 @@
+/* pool_wire.h - what every process of the pool shares: the limits, the
+ * messages on the pipes and on the fork server's socket, and the small
+ * helpers each process uses. The worker and the fork server include only
+ * this and pool.h, so the compiler keeps them off the parent's state
+ * (struct pool, in pool_internal.h), the boundary lesson 04 draws. */
+#ifndef POOL_WIRE_H
+#define POOL_WIRE_H
+
+#include "pool.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* ---- Limits ------------------------------------------------------------ */
+
+#define MAX_PROCESSES 1024        /* more workers than this is surely a mistake */
+#define MAX_CHUNKSIZE (1L << 24)  /* likewise for items in one message */
+#define MAX_FRAME (1ULL << 32)    /* the largest message body accepted */
+#define MAX_INFLIGHT 16           /* chunks queued at one worker, to hide latency */
+#define OUT_LIMIT (1 << 20)       /* unsent bytes at which a worker gets no more */
+#define FRAME_MAGIC 0x504f4f4cu   /* "POOL": catches a worker writing garbage */
+#define SERVER_MAGIC 0x53525652u  /* "SRVR": the fork server acts on nothing else */
+#define SPAWN_RETRY_MS 100        /* wait before asking again for a worker */
+#define BAD_MESSAGE_STATUS 70     /* a worker's exit status for a malformed task message */
+
+/* ---- Task and result pipes --------------------------------------------- */
+
+/* STOP is a message of its own: the worker exits on it. Shutdown must not
+ * wait for end of file on the task pipe, since a child the program forked
+ * may hold a copy of the pipe's other end. */
+enum mode { APPLY, MAP, STARMAP, STOP };
+
+/* The header of every message on a task or result pipe. */
+typedef struct frame_head {
+    uint32_t magic;    /* FRAME_MAGIC */
+    uint32_t count;    /* values in the body */
+    uint64_t len;      /* body bytes */
+    uint64_t seq;      /* chunk number, echoed in the reply */
+    uint64_t fn;       /* the task's address: a worker is a fork of us */
+    uint32_t mode;     /* enum mode: how values become arguments */
+    uint32_t unused;
+} frame_head;
+
+/* ---- The fork server's socket and death pipe --------------------------- */
+
+/* Requests on the socket. SPAWN is answered with a reply; KILL and QUIT are
+ * not, so the parent never waits for the server while it holds its lock. */
+enum { SPAWN = 1, KILL, QUIT };
+typedef struct request {
+    uint32_t magic; /* SERVER_MAGIC */
+    int op;
+    int number;     /* SPAWN: the new worker's N */
+    int slot;       /* SPAWN: echoed in the reply */
+    pid_t pid;      /* KILL: which worker */
+} request;
+
+/* The answer to SPAWN; a worker's two descriptors come with it. */
+typedef struct reply {
+    uint32_t magic;
+    int number, slot;
+    pid_t pid;      /* 0 when the worker could not be made */
+    int err;        /* then: the errno of what failed */
+} reply;
+
+/* A death notice on the death pipe, sent when the server reaps a worker. */
+typedef struct death {
+    pid_t pid;
+    int status;
+} death;
+
+/* The two processes' entry points; neither returns. */
+void worker_main(const pool_config *config, int number, int task_fd, int result_fd)
+    __attribute__((noreturn));
+void forkserver_main(const pool_config *config, int sock, int death_fd, pid_t parent)
+    __attribute__((noreturn));
+
+/* The parent's side of the socket (pool_forkserver.c). forkserver_ask
+ * sends one request and returns 0, or -1 with errno set. forkserver_receive
+ * takes one answer to SPAWN: 1 with both descriptors in fds (above stdio,
+ * close-on-exec); 0 when none is there yet (MSG_DONTWAIT in flags); -1 with
+ * errno set when it brought no worker, and then rep->pid, if not 0, names a
+ * half-made worker to kill; -2 when the server is gone. */
+int forkserver_ask(int sock, const request *req, int flags);
+int forkserver_receive(int sock, int flags, reply *rep, int fds[2]);
+
+/* ---- Helpers every process uses (pool_util.c) -------------------------- */
+
+/* Every system call's result is checked, except these, in every file:
+ *   close()              the descriptor is gone even when it fails, and
+ *                        there is nothing to retry;
+ *   signal(), sigprocmask(), pthread_sigmask(), prctl(), clock_gettime(),
+ *   pthread_mutex_init(), pthread_cond_init(), pthread_setname_np()
+ *                        fail only on bad arguments, and these are constant;
+ *   fcntl(F_SETFL)       cannot fail on a descriptor the pool owns;
+ *   kill() of a child the fork server has not reaped cannot fail: the child
+ *                        exists, at least as a zombie, until it is reaped. */
+
+/* One line to stderr in one write, so it never mixes with other output. */
+void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Out of memory is fatal, as in pool_value.c. */
+void *xcalloc(size_t n, size_t size);
+void buf_reserve(pool_buf *b, size_t extra);
+/* Drops consumed bytes; frees a big buffer once empty. */
+void buf_consume(pool_buf *b, size_t used);
+/* These retry what a signal interrupts: the program may have handlers
+ * installed without SA_RESTART, and the fork server and the workers
+ * inherit them. write_all returns 0, or -1 at an error or end of pipe. */
+int write_all(int fd, const void *data, size_t len);
+ssize_t send_retry(int fd, const void *data, size_t len, int flags);
+ssize_t recvmsg_retry(int fd, struct msghdr *msg, int flags);
+pid_t waitpid_retry(pid_t pid, int *status, int flags);
+/* Moves a descriptor above 2, keeping it close-on-exec; -1 with errno set
+ * if it cannot, the original closed either way. */
+int fd_above_stdio(int fd);
+/* Whether value nests lists more than limit deep; it looks no deeper. */
+bool nests_deeper(const pool_value *value, int limit);
+
+#endif

@@ -1,0 +1,133 @@
+/* pool_worker.c - the worker process: it reads chunks of work from its
+ * task pipe, runs the task on each item, and writes the results to its
+ * result pipe. It is forked by the fork server and sees none of the
+ * parent's state, only its configuration and its two pipes. */
+#include "pool_wire.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Runs one chunk: decodes each item, calls the task, encodes the result. */
+static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *out)
+{
+    pool_task_fn fn = (pool_task_fn)(uintptr_t)h->fn;
+    frame_head reply = {.magic = FRAME_MAGIC, .count = h->count, .seq = h->seq};
+    size_t at = out->len;
+    buf_reserve(out, sizeof reply); /* the header is filled in at the end */
+    out->len += sizeof reply;
+
+    size_t used = 0;
+    for (uint32_t i = 0; i < h->count; i++) {
+        pool_value arg, result;
+        size_t k = pool_decode(body + used, h->len - used, &arg);
+        if (k == 0)
+            return -1;
+        used += k;
+        if (h->mode == MAP)
+            result = fn(&arg, 1);
+        else if (arg.type == POOL_LIST)
+            result = fn(arg.as.items, arg.len);
+        else
+            result = fn(NULL, 0);
+        if (nests_deeper(&result, POOL_MAX_DEPTH)) { /* the parent could not decode it */
+            pool_value_free(&result);
+            result = pool_error("the result nests lists more than %d deep", POOL_MAX_DEPTH);
+        }
+        pool_encode(out, &result);
+        pool_value_free(&result);
+        pool_value_free(&arg);
+    }
+    reply.len = out->len - at - sizeof reply;
+    memcpy(out->data + at, &reply, sizeof reply);
+    return 0;
+}
+
+/* Reads until in holds one whole message, blocking; false at end of file. */
+static bool read_frame(int fd, pool_buf *in, frame_head *h)
+{
+    size_t need = sizeof *h;
+    for (;;) {
+        if (in->len >= sizeof *h) {
+            memcpy(h, in->data, sizeof *h);
+            if (h->magic != FRAME_MAGIC || h->len > MAX_FRAME)
+                return true; /* the caller refuses it: read no further */
+            need = sizeof *h + h->len;
+        }
+        if (in->len >= need)
+            return true;
+        buf_reserve(in, need - in->len > 65536 ? need - in->len : 65536);
+        ssize_t n = read(fd, in->data + in->len, in->cap - in->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        in->len += (size_t)n;
+    }
+}
+
+void worker_main(const pool_config *config, int number, int task_fd, int result_fd)
+{
+    char name[32]; /* the kernel keeps the first 15 bytes */
+    snprintf(name, sizeof name, "PoolWorker-%d", number);
+    prctl(PR_SET_NAME, name);
+
+    /* The parent's handlers are not ours, and Ctrl-C should stop us too. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* A seed of our own, so workers draw different random numbers. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long seed = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL
+                            ^ (unsigned long long)getpid() << 32 ^ (unsigned long long)number;
+    srand((unsigned)seed);
+    srandom((unsigned)(seed >> 7));
+    srand48((long)(seed >> 3));
+
+    if (config->initializer)
+        config->initializer(config->initarg);
+
+    pool_buf in = {0}, out = {0};
+    long chunks = 0;
+    frame_head h;
+    int status = 0;
+    /* A STOP message ends us, and so does end of file: the parent closed
+     * its end or died. Anything but a well-formed message is not from the
+     * parent. */
+    while (read_frame(task_fd, &in, &h)) {
+        if (h.magic == FRAME_MAGIC && h.mode == STOP)
+            break;
+        if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
+            run_chunk(&h, in.data + sizeof h, &out) != 0) {
+            status = BAD_MESSAGE_STATUS;
+            break;
+        }
+        buf_consume(&in, sizeof h + h.len);
+
+        /* Results go back after every chunk, so a slow task never holds back
+         * the results of the quick ones before it. */
+        fflush(stdout);
+        fflush(stderr);
+        if (write_all(result_fd, out.data, out.len) != 0)
+            break;
+        out.len = 0;
+        if (config->maxtasksperchild && ++chunks >= config->maxtasksperchild)
+            break;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    free(in.data);
+    free(out.data);
+    _exit(status); /* not exit(): the parent's atexit handlers are not ours */
+}
