@@ -69,12 +69,7 @@ static double op_timeout = 300; /* seconds any single wait may take */
 
 /* ---- Helpers ----------------------------------------------------------- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+/* The pool's own write_all and clock are internal to the library, not exported. */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -87,6 +82,15 @@ static void die(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
+}
+
+/* Seconds on the monotonic clock: every duration the bench measures. */
+static double now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        die("clock_gettime: %s", strerror(errno));
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void ok(int rc, const char *what)
@@ -172,12 +176,44 @@ static pid_t xfork(void)
     return pid;
 }
 
-static void reap(pid_t pid)
+/* Everything up to end of file, as a string (the caller frees it). */
+static char *read_to_eof(int fd)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) {
+            buf = realloc(buf, cap *= 2);
+            if (!buf)
+                die("out of memory");
+        }
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die("read: %s", strerror(errno));
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Waits for the child; returns its wait status. */
+static int wait_for(pid_t pid)
 {
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             die("waitpid: %s", strerror(errno));
+    return st;
+}
+
+/* Waits for the child, which must exit with status 0. */
+static void reap(pid_t pid)
+{
+    int st = wait_for(pid);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("child %d failed (status 0x%x)", (int)pid, st);
 }
@@ -525,8 +561,9 @@ static double apply_batch(pool_t *p, long n)
            "pool_apply_async");
         pool_result_release(h);
     }
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
+    struct timespec dl; /* pthread_cond_timedwait's clock, not now()'s */
+    if (clock_gettime(CLOCK_REALTIME, &dl) != 0)
+        die("clock_gettime: %s", strerror(errno));
     dl.tv_sec += (time_t)op_timeout;
     pthread_mutex_lock(&c.mu);
     while (c.left > 0)
@@ -732,21 +769,13 @@ static rss_result case_rss(const sizes *sz)
         _exit(127);
     }
     close(out[1]);
-    char buf[128] = "";
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof buf - 1 && (n = read(out[0], buf + len, sizeof buf - 1 - len)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            die("read: %s", strerror(errno));
-        len += (size_t)n;
-    }
+    char *buf = read_to_eof(out[0]);
     close(out[0]);
     reap(pid);
     long self_kib = 0, kids_kib = 0;
     if (sscanf(buf, "%ld %ld", &self_kib, &kids_kib) != 2)
         die("rss child: unexpected output \"%s\"", buf);
+    free(buf);
     return (rss_result){self_kib / 1024.0, kids_kib / 1024.0};
 }
 
@@ -835,27 +864,9 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
     int e = 0;
     bool exec_failed = read_all(err[0], &e, sizeof e);
     close(err[0]);
-
-    size_t cap = 4096, len = 0;
-    char *json = xmalloc(cap);
-    ssize_t n;
-    for (;;) {
-        if (len + 1 >= cap)
-            json = realloc(json, cap *= 2);
-        if (!json)
-            die("out of memory");
-        n = read(out[0], json + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    json[len] = '\0';
+    char *json = read_to_eof(out[0]);
     close(out[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    int st = wait_for(pid);
     if (exec_failed) {
         snprintf(why, wsize, "%s: %s", python, strerror(e));
         free(json);
@@ -882,17 +893,7 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
     return true;
 }
 
-/* ---- The table --------------------------------------------------------- */
-
-static int insane; /* numbers that are not finite and positive */
-
-static void sane(const char *what, double v)
-{
-    if (!(isfinite(v) && v > 0)) {
-        fprintf(stderr, "pool_bench: %s is not a sane number (%g)\n", what, v);
-        insane++;
-    }
-}
+/* ---- The table: each row prints, and judges its target ----------------- */
 
 /* BLANK prints nothing, NAN prints "-" (not measured or not applicable). */
 #define BLANK (-INFINITY)
@@ -927,43 +928,98 @@ static const char *times(char *buf, double v)
     return buf;
 }
 
-static int met_count, missed_count, skipped_count;
+/* A target, as numbers: its text (">=5x Python") is printed from them and
+ * the verdict is judged by them, so the two cannot disagree. */
+typedef struct target {
+    enum {
+        EMPTY,       /* a row with nothing in the target columns */
+        NOT_SET,     /* a case with no target: "(none)" */
+        ON_C,        /* judges the C column */
+        ON_GAIN,     /* judges the C gain column */
+        ON_VS_FLOOR, /* judges the vs floor column */
+    } on;
+    bool at_least;   /* the column must be >= limit, else <= limit */
+    double limit;
+    const char *of;  /* printed after the limit: what it is a multiple of, or its unit */
+} target;
 
-static const char *verdict(double value, double limit, bool at_least)
+#define AT_LEAST(on, limit, of) {on, true, limit, of}
+#define AT_MOST(on, limit, of) {on, false, limit, of}
+#define NO_TARGET {NOT_SET, false, 0, ""}
+#define NO_TARGET_COLUMN {EMPTY, false, 0, ""}
+
+/* One row of the table. */
+typedef struct row {
+    const char *id, *name, *unit;
+    double c, py;  /* py BLANK: a row with no Python column */
+    enum {
+        HIGHER,     /* higher is better: the C gain is C / Python */
+        LOWER,      /* lower is better: the C gain is Python / C */
+        FLOOR_ONLY, /* the row above again: its C figure only against the floor */
+    } better;
+    double floor;  /* BLANK: a row with no floor; vs floor is C / floor */
+    target t;
+} row;
+
+typedef struct tally {
+    int met, missed, skipped;
+} tally;
+
+/* The verdict on a figure: "yes", "NO", or "skipped" when it is unknown. */
+static const char *judge_target(const target *t, double v, tally *n)
 {
-    if (isnan(value)) {
-        skipped_count++;
+    if (isnan(v)) {
+        n->skipped++;
         return "skipped";
     }
-    if (at_least ? value >= limit : value <= limit) {
-        met_count++;
+    if (t->at_least ? v >= t->limit : v <= t->limit) {
+        n->met++;
         return "yes";
     }
-    missed_count++;
+    n->missed++;
     return "NO";
 }
 
 #define ROW_FMT "%-3s%-37s%-8s%10s%10s%8s%9s%9s  %-14s%s"
 
-/* gain: how many times better C is than Python (>1: C is better). */
-static void row(const char *id, const char *name, const char *unit, double c,
-                double py, double gain, double floorv, double vs_floor,
-                const char *target, const char *met)
+static void print_row(const row *r, tally *n)
 {
+    double gain = BLANK, vs_floor = BLANK;
+    if (r->py != BLANK)
+        gain = r->better == LOWER ? r->py / r->c : r->c / r->py;
+    if (r->floor != BLANK)
+        vs_floor = r->c / r->floor;
+    char text[32] = "";
+    const char *met = "";
+    if (r->t.on == NOT_SET) {
+        snprintf(text, sizeof text, "(none)");
+        met = "-";
+    } else if (r->t.on != EMPTY) {
+        snprintf(text, sizeof text, "%s%g%s", r->t.at_least ? ">=" : "<=", r->t.limit, r->t.of);
+        double v = r->t.on == ON_C ? r->c : r->t.on == ON_GAIN ? gain : vs_floor;
+        met = judge_target(&r->t, v, n);
+    }
     char b1[24], b2[24], b3[24], b4[24], b5[24], line[256];
-    int n = snprintf(line, sizeof line, ROW_FMT, id, name, unit, num(b1, c), num(b2, py),
-                     times(b3, gain), num(b4, floorv), times(b5, vs_floor), target, met);
-    if (n > (int)sizeof line - 1)
-        n = (int)sizeof line - 1;
-    while (n > 0 && line[n - 1] == ' ')
-        line[--n] = '\0';
+    int len = snprintf(line, sizeof line, ROW_FMT, r->id, r->name, r->unit,
+                       num(b1, r->better == FLOOR_ONLY ? BLANK : r->c), num(b2, r->py),
+                       times(b3, gain), num(b4, r->floor), times(b5, vs_floor), text, met);
+    if (len > (int)sizeof line - 1)
+        len = (int)sizeof line - 1;
+    while (len > 0 && line[len - 1] == ' ')
+        line[--len] = '\0';
     puts(line);
 }
 
-static void row_head(void)
+static void print_rows(const row *rows, size_t count, tally *n)
 {
-    printf(ROW_FMT "\n", "#", "case", "unit", "C", "Python", "C gain", "floor", "vs floor",
-           "target", "met");
+    for (size_t i = 0; i < count; i++)
+        print_row(&rows[i], n);
+}
+
+/* The larger of the parent's peak RSS and its largest child's: case 7. */
+static double rss_peak(const figures *f)
+{
+    return fmax(f->rss.parent_mib, f->rss.worker_mib);
 }
 
 /* The 1-minute load average, to show how busy the machine was. */
@@ -974,10 +1030,25 @@ static double loadavg(void)
     if (f) {
         if (fscanf(f, "%lf", &l) != 1)
             l = NAN;
-        fclose(f);
+        fclose(f); /* read only: nothing to lose */
     }
     return l;
 }
+
+/* ---- Options: parse and select ----------------------------------------- */
+
+/* The parts of a run, as --only names them; part k >= 1 is C case k. */
+enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_N };
+static const char *const part_names[P_N] = {"floor", "start", "apply", "map1",
+                                            "map",   "bytes", "cpu",   "rss"};
+
+typedef struct options {
+    sizes sz;
+    const char *script, *python, *only;
+    bool use_python, quick;
+    double timeout;  /* seconds for the whole run, and as many for Python's */
+    bool part[P_N];  /* the parts that run */
+} options;
 
 static void usage(FILE *f)
 {
@@ -1004,35 +1075,31 @@ static long arg_long(const char *opt, const char *v)
     return n;
 }
 
-int main(int argc, char **argv)
+/* Fills *o from the command line; exits after --help (0) or a bad one (2). */
+static void parse_args(int argc, char **argv, options *o)
 {
-    if (argc == 4 && strcmp(argv[1], "--rss-child") == 0)
-        return rss_child(arg_long("--rss-child", argv[2]), arg_long("--rss-child", argv[3]));
-
-    sizes sz = full_sizes;
-    const char *script = "bench/pool_bench.py", *python = "python3", *only = NULL;
-    bool use_python = true, quick = false;
-    double timeout = 900;
+    *o = (options){.sz = full_sizes, .script = "bench/pool_bench.py", .python = "python3",
+                   .use_python = true, .timeout = 900};
     long reps = 0, tasks = 0, items = 0, bytes = 0;
     double cpu_secs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
-            return 0;
+            exit(0);
         } else if (strcmp(a, "--quick") == 0) {
-            quick = true;
+            o->quick = true;
         } else if (strcmp(a, "--no-python") == 0) {
-            use_python = false;
+            o->use_python = false;
         } else if (!v) {
             usage(stderr);
-            return 2;
+            exit(2);
         } else if (strcmp(a, "--script") == 0) {
-            script = v, i++;
+            o->script = v, i++;
         } else if (strcmp(a, "--python") == 0) {
-            python = v, i++;
+            o->python = v, i++;
         } else if (strcmp(a, "--only") == 0) {
-            only = v, i++;
+            o->only = v, i++;
         } else if (strcmp(a, "--reps") == 0) {
             reps = arg_long(a, v), i++;
         } else if (strcmp(a, "--tasks") == 0) {
@@ -1046,193 +1113,274 @@ int main(int argc, char **argv)
             if (!(cpu_secs > 0))
                 die("--cpu-secs wants a positive number");
         } else if (strcmp(a, "--timeout") == 0) {
-            timeout = (double)arg_long(a, v), i++;
+            o->timeout = (double)arg_long(a, v), i++;
         } else {
             usage(stderr);
-            return 2;
+            exit(2);
         }
     }
-    if (quick)
-        sz = quick_sizes;
+    /* The sizes named on the command line override those of --quick. */
+    if (o->quick)
+        o->sz = quick_sizes;
     if (reps)
-        sz.reps = (int)reps;
+        o->sz.reps = (int)reps;
     if (tasks)
-        sz.tasks = tasks;
+        o->sz.tasks = tasks;
     if (items)
-        sz.items = items;
+        o->sz.items = items;
     if (bytes)
-        sz.bytes = bytes;
+        o->sz.bytes = bytes;
     if (cpu_secs > 0)
-        sz.cpu_secs = cpu_secs;
-    if (only)
-        use_python = false;
-    op_timeout = timeout;
-    /* The whole run has a deadline; the default action of SIGALRM ends it,
-     * and the pool's workers die with their parent. Python gets its own. */
-    alarm((unsigned)timeout * (use_python ? 2 : 1) + 10);
+        o->sz.cpu_secs = cpu_secs;
+    if (o->only)
+        o->use_python = false;
+}
 
-    /* Which parts run: all of them, or those --only names (for profiling
-     * one case with perf or strace). */
-    static const char *const part_names[] = {"floor", "start", "apply", "map1",
-                                             "map", "bytes", "cpu", "rss"};
-    enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_N };
-    bool part[P_N];
+/* Which parts run: all of them, or those --only names (for profiling one
+ * case with perf or strace). */
+static void select_parts(const char *only, bool part[P_N])
+{
     for (int k = 0; k < P_N; k++)
         part[k] = !only;
-    if (only) {
-        char *list = strdup(only);
-        for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
-             t = strtok_r(NULL, ",", &save)) {
-            bool found = strcmp(t, "c") == 0;
-            for (int k = 1; found && k < P_N; k++)
-                part[k] = true;
-            for (int k = 0; k < P_N; k++)
-                if (strcmp(t, part_names[k]) == 0)
-                    part[k] = found = true;
-            if (!found)
-                die("--only: unknown part \"%s\"", t);
-        }
-        free(list);
+    if (!only)
+        return;
+    char *list = strdup(only);
+    if (!list)
+        die("out of memory");
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        bool found = strcmp(t, "c") == 0;
+        for (int k = 1; found && k < P_N; k++)
+            part[k] = true;
+        for (int k = 0; k < P_N; k++)
+            if (strcmp(t, part_names[k]) == 0)
+                part[k] = found = true;
+        if (!found)
+            die("--only: unknown part \"%s\"", t);
     }
-    double load_before = loadavg();
-    bool do_floor = part[P_FLOOR];
-    bool do_c = false;
-    for (int k = 1; k < P_N; k++)
-        do_c = do_c || part[k];
-    double nan_ = NAN;
+    free(list);
+}
+
+static bool any_case(const options *o)
+{
+    for (int k = P_START; k < P_N; k++)
+        if (o->part[k])
+            return true;
+    return false;
+}
+
+/* ---- Measure ----------------------------------------------------------- */
+
+/* Everything one run measured; NAN where a part did not run. */
+typedef struct results {
+    double load_before;  /* the 1-minute load average */
+    floor_fig fl;
+    figures c, py;
+    bool have_py;        /* py holds Python's figures */
+    char version[64];    /* Python's version */
+    char why[256];       /* why py does not */
+} results;
+
+static void measure(const options *o, results *r)
+{
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN}};
+    *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
+                   .why = "--no-python"};
+    const sizes *sz = &o->sz;
+    op_timeout = o->timeout;
+    /* The whole run has a deadline; the default action of SIGALRM ends it,
+     * and the pool's workers die with their parent. Python gets its own. */
+    alarm((unsigned)o->timeout * (o->use_python ? 2 : 1) + 10);
+    r->load_before = loadavg();
 
     /* The floor first, while this process is small (fork copies its page
      * tables), and with no pool running beside it. */
     /* Each pipe figure twice: both processes on one CPU (the lower bound,
      * and the reference for the targets), and on two CPUs (every wakeup
      * crosses CPUs, as between the pool's parent and a busy worker). */
-    floor_fig fl = {nan_, nan_, nan_, nan_, nan_, nan_, nan_};
-    if (do_floor)
-        measure_floor(&sz, &fl);
+    if (o->part[P_FLOOR])
+        measure_floor(sz, &r->fl);
 
-    figures c = {nan_, nan_, nan_, nan_, nan_, {nan_, nan_, nan_, nan_}, {nan_, nan_}};
-    if (do_c) {
-        if (part[P_START])
-            c.start_ms = case_start_stop(&sz);
-        if (part[P_APPLY])
-            c.apply_us = case_apply(&sz);
-        if (part[P_MAP1])
-            c.map1_us = case_map1(&sz);
-        if (part[P_MAP])
-            c.map_big_ips = case_map_big(&sz);
-        if (part[P_BYTES])
-            c.bytes_mbs = case_bytes(&sz);
-        if (part[P_CPU])
-            c.cpu = case_cpu(&sz);
-        if (part[P_RSS])
-            c.rss = case_rss(&sz);
-    }
+    if (o->part[P_START])
+        r->c.start_ms = case_start_stop(sz);
+    if (o->part[P_APPLY])
+        r->c.apply_us = case_apply(sz);
+    if (o->part[P_MAP1])
+        r->c.map1_us = case_map1(sz);
+    if (o->part[P_MAP])
+        r->c.map_big_ips = case_map_big(sz);
+    if (o->part[P_BYTES])
+        r->c.bytes_mbs = case_bytes(sz);
+    if (o->part[P_CPU])
+        r->c.cpu = case_cpu(sz);
+    if (o->part[P_RSS])
+        r->c.rss = case_rss(sz);
 
-    figures py = {nan_, nan_, nan_, nan_, nan_, {nan_, nan_, nan_, nan_}, {nan_, nan_}};
-    char version[64] = "", why[256] = "--no-python";
-    bool have_py = use_python && run_python(python, script, &sz, timeout, &py, version,
-                                            sizeof version, why, sizeof why);
+    r->have_py = o->use_python && run_python(o->python, o->script, sz, o->timeout, &r->py,
+                                             r->version, sizeof r->version, r->why,
+                                             sizeof r->why);
+}
 
-    /* ---- Print ---- */
+/* ---- Print ------------------------------------------------------------- */
+
+static void print_head(const options *o, const results *r)
+{
+    const sizes *sz = &o->sz;
     printf("pool benchmark: %ld workers; median of %d runs (start/stop %d, CPU-bound %d)%s\n",
-           sz.workers, sz.reps, sz.start_reps, sz.cpu_reps, quick ? "; QUICK sizes" : "");
-    if (have_py)
+           sz->workers, sz->reps, sz->start_reps, sz->cpu_reps, o->quick ? "; QUICK sizes" : "");
+    if (r->have_py)
         printf("C pool vs Python %s multiprocessing.Pool (fork start method), same run\n",
-               version);
-    else if (do_c)
-        printf("Python comparison skipped: %s\n", only ? "--only" : why);
+               r->version);
+    else if (any_case(o))
+        printf("Python comparison skipped: %s\n", o->only ? "--only" : r->why);
     printf("load average (1 min) %.2f before, %.2f after, on %ld online CPUs; every "
-           "figure is from this run\n", load_before, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
+           "figure is from this run\n", r->load_before, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
     printf("\"C gain\": how many times better C is than Python; \"vs floor\": C / floor\n\n");
-    row_head();
+    printf(ROW_FMT "\n", "#", "case", "unit", "C", "Python", "C gain", "floor", "vs floor",
+           "target", "met");
+}
 
-    double rss_c = fmax(c.rss.parent_mib, c.rss.worker_mib);
-    double rss_py = fmax(py.rss.parent_mib, py.rss.worker_mib);
-    double task_floor = 2 * fl.msg1; /* a request and a reply */
-    char label[64];
-    if (do_c) {
-        row("1", "start + stop (create..destroy)", "ms", c.start_ms, py.start_ms,
-            py.start_ms / c.start_ms, (double)sz.workers * fl.fork / 1e3,
-            c.start_ms / ((double)sz.workers * fl.fork / 1e3), ">=5x Python",
-            verdict(py.start_ms / c.start_ms, 5, true));
-        snprintf(label, sizeof label, "apply_async + callback, %ld", sz.tasks);
-        row("2", label, "us/task", c.apply_us, py.apply_us, py.apply_us / c.apply_us,
-            BLANK, BLANK, ">=10x Python", verdict(py.apply_us / c.apply_us, 10, true));
-        row("", "  the same against the floor", "", BLANK, BLANK, BLANK, task_floor,
-            c.apply_us / task_floor, "<=4x floor", verdict(c.apply_us / task_floor, 4, false));
-        snprintf(label, sizeof label, "map chunksize 1, %ld", sz.tasks);
-        row("3", label, "us/task", c.map1_us, py.map1_us, py.map1_us / c.map1_us,
-            BLANK, BLANK, ">=10x Python", verdict(py.map1_us / c.map1_us, 10, true));
-        row("", "  the same against the floor", "", BLANK, BLANK, BLANK, task_floor,
-            c.map1_us / task_floor, "<=4x floor", verdict(c.map1_us / task_floor, 4, false));
-        snprintf(label, sizeof label, "map %ld items, default chunks", sz.items);
-        row("4", label, "items/s", c.map_big_ips, py.map_big_ips,
-            c.map_big_ips / py.map_big_ips, BLANK, BLANK, ">=5x Python",
-            verdict(c.map_big_ips / py.map_big_ips, 5, true));
-        snprintf(label, sizeof label, "round trip of %.3g MiB bytes", (double)sz.bytes / (1 << 20));
-        row("5", label, "MB/s", c.bytes_mbs, py.bytes_mbs, c.bytes_mbs / py.bytes_mbs,
-            fl.bulk1, c.bytes_mbs / fl.bulk1, "(none)", "-");
-        snprintf(label, sizeof label, "CPU-bound %ldx%.3g s, speedup", sz.cpu_tasks,
-                 c.cpu.task_s);
-        row("6", label, "x", c.cpu.speedup, py.cpu.speedup, c.cpu.speedup / py.cpu.speedup,
-            (double)sz.workers, c.cpu.speedup / (double)sz.workers, ">=1.8x serial",
-            verdict(c.cpu.speedup, 1.8, true));
-        row("7", "peak RSS of case 4, largest process", "MiB", rss_c, rss_py, rss_py / rss_c,
-            BLANK, BLANK, "<=64 MiB", verdict(rss_c, 64, false));
-        row("", "  parent", "MiB", c.rss.parent_mib, py.rss.parent_mib,
-            py.rss.parent_mib / c.rss.parent_mib, BLANK, BLANK, "", "");
-        row("", "  largest child (after join)", "MiB", c.rss.worker_mib, py.rss.worker_mib,
-            py.rss.worker_mib / c.rss.worker_mib, BLANK, BLANK, "", "");
-    }
-    if (do_floor) {
-        row("F1", "pipe round trip, 1 byte, one CPU", "us", fl.rt1, BLANK, BLANK, BLANK,
-            BLANK, "", "");
-        row("", "  the same, two CPUs", "us", fl.rt2, BLANK, BLANK, BLANK, BLANK, "", "");
-        snprintf(label, sizeof label, "pipelined %d B message, one CPU", MSG_SIZE);
-        row("F2", label, "us/msg", fl.msg1, BLANK, BLANK, BLANK, BLANK, "", "");
-        row("", "  the same, two CPUs", "us/msg", fl.msg2, BLANK, BLANK, BLANK, BLANK, "", "");
-        row("F3", "fork + exit + wait", "us", fl.fork, BLANK, BLANK, BLANK, BLANK, "", "");
-        snprintf(label, sizeof label, "pipe echo of %.3g MiB, one CPU", (double)sz.bytes / (1 << 20));
-        row("F4", label, "MB/s", fl.bulk1, BLANK, BLANK, BLANK, BLANK, "", "");
-        row("", "  the same, two CPUs", "MB/s", fl.bulk2, BLANK, BLANK, BLANK, BLANK, "", "");
-    }
-    if (do_c) {
-        printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
-               "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
-               sz.workers, sz.workers);
-        char b1[24], b2[24];
-        char b3[24], b4[24];
-        if (part[P_CPU])
-            printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
-                   num(b3, c.cpu.serial_s), num(b4, c.cpu.pool_s), num(b1, py.cpu.serial_s),
-                   num(b2, py.cpu.pool_s));
-        printf("targets: %d met, %d not met%s\n", met_count, missed_count,
-               skipped_count ? ", the Python ones skipped" : "");
-    }
+/* The C cases and every target, each written once. */
+static void print_cases(const options *o, const results *r, tally *n)
+{
+    const sizes *sz = &o->sz;
+    const figures *c = &r->c, *py = &r->py;
+    char apply[64], map1[64], map[64], bytes[64], cpu[64];
+    snprintf(apply, sizeof apply, "apply_async + callback, %ld", sz->tasks);
+    snprintf(map1, sizeof map1, "map chunksize 1, %ld", sz->tasks);
+    snprintf(map, sizeof map, "map %ld items, default chunks", sz->items);
+    snprintf(bytes, sizeof bytes, "round trip of %.3g MiB bytes", (double)sz->bytes / (1 << 20));
+    snprintf(cpu, sizeof cpu, "CPU-bound %ldx%.3g s, speedup", sz->cpu_tasks, c->cpu.task_s);
+    double forks_ms = (double)sz->workers * r->fl.fork / 1e3; /* one fork per worker */
+    double task_floor = 2 * r->fl.msg1;                       /* a request and a reply */
+    const char *same = "  the same against the floor";
+    const row rows[] = {
+        {"1", "start + stop (create..destroy)", "ms", c->start_ms, py->start_ms, LOWER,
+         forks_ms, AT_LEAST(ON_GAIN, 5, "x Python")},
+        {"2", apply, "us/task", c->apply_us, py->apply_us, LOWER, BLANK,
+         AT_LEAST(ON_GAIN, 10, "x Python")},
+        {"", same, "", c->apply_us, BLANK, FLOOR_ONLY, task_floor,
+         AT_MOST(ON_VS_FLOOR, 4, "x floor")},
+        {"3", map1, "us/task", c->map1_us, py->map1_us, LOWER, BLANK,
+         AT_LEAST(ON_GAIN, 10, "x Python")},
+        {"", same, "", c->map1_us, BLANK, FLOOR_ONLY, task_floor,
+         AT_MOST(ON_VS_FLOOR, 4, "x floor")},
+        {"4", map, "items/s", c->map_big_ips, py->map_big_ips, HIGHER, BLANK,
+         AT_LEAST(ON_GAIN, 5, "x Python")},
+        {"5", bytes, "MB/s", c->bytes_mbs, py->bytes_mbs, HIGHER, r->fl.bulk1, NO_TARGET},
+        {"6", cpu, "x", c->cpu.speedup, py->cpu.speedup, HIGHER, (double)sz->workers,
+         AT_LEAST(ON_C, 1.8, "x serial")},
+        {"7", "peak RSS of case 4, largest process", "MiB", rss_peak(c), rss_peak(py), LOWER,
+         BLANK, AT_MOST(ON_C, 64, " MiB")},
+        {"", "  parent", "MiB", c->rss.parent_mib, py->rss.parent_mib, LOWER, BLANK,
+         NO_TARGET_COLUMN},
+        {"", "  largest child (after join)", "MiB", c->rss.worker_mib, py->rss.worker_mib, LOWER,
+         BLANK, NO_TARGET_COLUMN},
+    };
+    print_rows(rows, sizeof rows / sizeof rows[0], n);
+}
 
-    /* Sanity: every figure measured must be finite and positive. */
-    if (do_floor) {
-        sane("F1", fl.rt1);
-        sane("F2", fl.msg1);
-        sane("F3", fl.fork);
-        sane("F4", fl.bulk1);
+static void print_floor(const options *o, const results *r, tally *n)
+{
+    const floor_fig *f = &r->fl;
+    char msg[64], echo[64];
+    snprintf(msg, sizeof msg, "pipelined %d B message, one CPU", MSG_SIZE);
+    snprintf(echo, sizeof echo, "pipe echo of %.3g MiB, one CPU", (double)o->sz.bytes / (1 << 20));
+    const char *two = "  the same, two CPUs";
+    const row rows[] = {
+        {"F1", "pipe round trip, 1 byte, one CPU", "us", f->rt1, BLANK, LOWER, BLANK,
+         NO_TARGET_COLUMN},
+        {"", two, "us", f->rt2, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
+        {"F2", msg, "us/msg", f->msg1, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
+        {"", two, "us/msg", f->msg2, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
+        {"F3", "fork + exit + wait", "us", f->fork, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
+        {"F4", echo, "MB/s", f->bulk1, BLANK, HIGHER, BLANK, NO_TARGET_COLUMN},
+        {"", two, "MB/s", f->bulk2, BLANK, HIGHER, BLANK, NO_TARGET_COLUMN},
+    };
+    print_rows(rows, sizeof rows / sizeof rows[0], n);
+}
+
+static void print_notes(const options *o, const results *r, const tally *n)
+{
+    long workers = o->sz.workers;
+    printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
+           "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
+           workers, workers);
+    char b1[24], b2[24], b3[24], b4[24];
+    if (o->part[P_CPU])
+        printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
+               num(b1, r->c.cpu.serial_s), num(b2, r->c.cpu.pool_s), num(b3, r->py.cpu.serial_s),
+               num(b4, r->py.cpu.pool_s));
+    printf("targets: %d met, %d not met%s\n", n->met, n->missed,
+           n->skipped ? ", the Python ones skipped" : "");
+}
+
+static void print_table(const options *o, const results *r)
+{
+    tally n = {0, 0, 0};
+    print_head(o, r);
+    if (any_case(o))
+        print_cases(o, r, &n);
+    if (o->part[P_FLOOR])
+        print_floor(o, r, &n);
+    if (any_case(o))
+        print_notes(o, r, &n);
+}
+
+/* ---- Judge the run ----------------------------------------------------- */
+
+/* Counts v if it is not a sane figure: finite and positive. */
+static int insane(const char *what, double v)
+{
+    if (isfinite(v) && v > 0)
+        return 0;
+    fprintf(stderr, "pool_bench: %s is not a sane number (%g)\n", what, v);
+    return 1;
+}
+
+/* Cases 1-7's figures, by part: the ones judged. */
+static void case_figures(const figures *f, double fig[P_N])
+{
+    const double v[P_N] = {NAN, f->start_ms, f->apply_us, f->map1_us, f->map_big_ips,
+                           f->bytes_mbs, f->cpu.speedup, rss_peak(f)};
+    memcpy(fig, v, sizeof v);
+}
+
+/* The exit status: 0 when every figure measured is sane, whatever the
+ * targets say (the benchmark is never a timed test). */
+static int judge(const options *o, const results *r)
+{
+    int bad = 0;
+    if (o->part[P_FLOOR]) {
+        bad += insane("F1", r->fl.rt1);
+        bad += insane("F2", r->fl.msg1);
+        bad += insane("F3", r->fl.fork);
+        bad += insane("F4", r->fl.bulk1);
     }
-    const double cfig[] = {0, c.start_ms, c.apply_us, c.map1_us, c.map_big_ips,
-                           c.bytes_mbs, c.cpu.speedup, rss_c};
-    for (int k = 1; k < P_N; k++) {
-        char what[32];
+    double c[P_N], py[P_N];
+    case_figures(&r->c, c);
+    case_figures(&r->py, py);
+    char what[32];
+    for (int k = P_START; k < P_N; k++) {
         snprintf(what, sizeof what, "C case %d", k);
-        if (part[k])
-            sane(what, cfig[k]);
+        if (o->part[k])
+            bad += insane(what, c[k]);
     }
-    if (have_py) {
-        sane("Python case 1", py.start_ms);
-        sane("Python case 2", py.apply_us);
-        sane("Python case 3", py.map1_us);
-        sane("Python case 4", py.map_big_ips);
-        sane("Python case 5", py.bytes_mbs);
-        sane("Python case 6", py.cpu.speedup);
-        sane("Python case 7", rss_py);
+    for (int k = P_START; k < P_N && r->have_py; k++) {
+        snprintf(what, sizeof what, "Python case %d", k);
+        bad += insane(what, py[k]);
     }
-    return insane ? 1 : 0;
+    return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--rss-child") == 0)
+        return rss_child(arg_long("--rss-child", argv[2]), arg_long("--rss-child", argv[3]));
+    options o;
+    parse_args(argc, argv, &o);
+    select_parts(o.only, o.part);
+    results r;
+    measure(&o, &r);
+    print_table(&o, &r);
+    return judge(&o, &r);
 }
