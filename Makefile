@@ -38,7 +38,7 @@ HELP_INTERNAL := filecheck exercise-deps
 ## make all             build the lessons, tests and reference solutions into build/
 all: $(PROGRAMS) $(BUILD)/CTestTestfile.cmake
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/*.h tests/fault/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -49,7 +49,13 @@ $(BUILD)/libcommon.a: $(COMMON_OBJ)
 $(BUILD)/lessons/%: $(BUILD)/lessons/%.o $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -o $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libcommon.a
+# The tests' helpers (tests/fault/), built with the same flags, so
+# that a sanitizer build's tests get a sanitizer build of them.
+$(BUILD)/libfault.a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fault/*.c))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libfault.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -o $@
 
 # CTest reads this file directly, so no CMakeLists.txt is needed.
@@ -109,9 +115,10 @@ tsan: tools
 # mk/mutants.mk has no "## make" line of its own yet.
 ## make mutants         show that the lesson checks and fault tests catch the planted bugs in tests/mutants/
 
-## make clean           remove build/
+## make clean           remove the build folder: build/, or the one BUILD= names
 clean:
-	rm -rf build
+	@test -n "$(BUILD)" || { echo "make clean: BUILD is empty" >&2; exit 2; }
+	rm -rf -- $(BUILD)
 
 # The exercises' targets first, as learners want them most; a blank line
 # between files.

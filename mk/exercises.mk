@@ -41,17 +41,19 @@ ex_with = $(foreach s,$2,$(if $(filter $(firstword $(subst _, ,$(notdir $s))),$1
 ex_dir = $(patsubst exercises/%,%,$(dir $1))
 ex_out = $(BUILD)/exercises/$(call ex_dir,$1)$(if $(filter plain,$2),,$2/)$(basename $(notdir $1))
 
-# Per flavor: compiler, flags, the pool library, the grader object.
+# Per flavor: compiler, flags, the pool library, the grader object. The
+# sanitizer flavors take the Makefile's CFLAGS without its optimisation and
+# sanitizer flags, and add their own.
 EX_CC_plain    = $(CC)
 EX_FLAGS_plain = $(CFLAGS)
 EX_LIB_plain   = $(BUILD)/libcommon.a
+EX_FLAGS_base  = $(filter-out $(OPT) $(SANFLAGS),$(CFLAGS)) -O1
 EX_CC_tsan     = $(TSAN_CC)
-EX_FLAGS_tsan  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic $(WERROR) -O1 -g -pthread \
-                 -fsanitize=thread -Icommon
+EX_FLAGS_tsan  = $(EX_FLAGS_base) -fsanitize=thread
 EX_LIB_tsan    = $(BUILD)/exercises/tsan/libcommon.a
 EX_CC_asan     = $(ASAN_CC)
-EX_FLAGS_asan  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic $(WERROR) -O1 -g -pthread \
-                 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -Icommon
+EX_FLAGS_asan  = $(EX_FLAGS_base) -fsanitize=address,undefined -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=all
 EX_LIB_asan    = $(BUILD)/exercises/asan/libcommon.a
 ex_grader      = $(BUILD)/exercises/$(if $(filter plain,$1),,$1/)grader.o
 

@@ -6,7 +6,7 @@
  * empty list is no error: its callback gets an empty list. */
 #include <limits.h>
 
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static _Atomic int *nargs_seen; /* shared: what an apply with () passed */
 
@@ -117,8 +117,7 @@ int main(void)
     pool_result_release(NULL);
     CHECK(pool_strerror(12345) != NULL, "pool_strerror gave NULL");
 
-    pool_t *pool = NULL;
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open(cfg);
     if (!pool)
         return check_done("fault_bad_args");
     CHECK_EQ_INT(2, pool_processes(pool));
@@ -200,9 +199,6 @@ int main(void)
     pool_value_free(&out);
 
     fu_check_pool_works(pool, 100, "after bad arguments");
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     return check_done("fault_bad_args");
 }

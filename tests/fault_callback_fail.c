@@ -4,7 +4,7 @@
  * the pool keeps working: later submissions, their callbacks, close and
  * join all complete. (Python's Pool loses its result-handler thread to a
  * raising callback, and wait() and join() hang.) */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { N = 60 };
 
@@ -32,11 +32,7 @@ static pool_value failing_err(fu_slot *slot, const pool_value *value)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_callback_fail");
 
@@ -123,10 +119,7 @@ int main(void)
     for (int i = 0; i < N + 2; i++)
         pool_result_release(h[i]);
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     fu_track_free(&t);
     return check_done("fault_callback_fail");
 }

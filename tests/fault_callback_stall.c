@@ -4,7 +4,7 @@
  * ready, before the stalled callback returns. Meanwhile the workers keep
  * running tasks (the stall holds back callbacks, not work), and afterwards
  * every later result arrives: none is lost. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { LATER = 50 };
 
@@ -30,9 +30,7 @@ static pool_value stall_cb(const pool_value *value, void *user_data)
     double start = fu_now();
     /* Wait (bounded) until the workers have run every later task: they must
      * not need the result handler for that. Then block out the 2 s. */
-    double end = start + FU_TIMEOUT;
-    while (atomic_load(tasks_run) < LATER + 1 && fu_now() < end)
-        fu_sleep(0.005);
+    FU_WAIT_UNTIL(atomic_load(tasks_run) >= LATER + 1, FU_TIMEOUT);
     int seen = atomic_load(tasks_run);
     double rest = 2.0 - (fu_now() - start);
     if (rest > 0)
@@ -66,12 +64,8 @@ static int get_flag(int *flag)
 
 int main(void)
 {
-    fu_become_subreaper();
     tasks_run = fu_shared(sizeof *tasks_run);
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_callback_stall");
 
@@ -79,9 +73,7 @@ int main(void)
     pool_result *stalled = NULL;
     double t0 = fu_now();
     CHECK_OK(pool_apply_async(pool, task_count, pool_tuple(1, pool_int(1)), &so, &stalled));
-    double end = fu_now() + FU_TIMEOUT;
-    while (!get_flag(&stall_started) && fu_now() < end)
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL(get_flag(&stall_started), FU_TIMEOUT);
     CHECK(get_flag(&stall_started), "the stalling callback never started");
 
     fu_track t;
@@ -126,10 +118,7 @@ int main(void)
         pool_result_release(h[i]);
     pool_result_release(stalled);
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     fu_track_free(&t);
     return check_done("fault_callback_stall");
 }

@@ -23,7 +23,9 @@
  *     zombie, as many descriptors as before pool_create().
  * Bounds: a map within 10 s (60 s under Valgrind); a case within 30 s
  * (200 s). */
-#include "fault_util.h"
+#include <fcntl.h>
+
+#include "fault/fault.h"
 
 enum { ITEMS = 500, LOG = 32768 };
 
@@ -172,14 +174,10 @@ static void program(int closed)
     close(null);
     for (int fd = 0; fd < closed; fd++)
         close(fd);
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
     int rounds = fu_under_valgrind() ? 2 : 4, per_round = fu_under_valgrind() ? 2 : 10;
 
     stage("pool_create", 0);
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         finish();
     check_closed(closed, "after pool_create()");
@@ -213,9 +211,7 @@ static void program(int closed)
     int n = fu_worker_pids(pids, 16);
     if (ok && n >= 1) {
         kill(pids[0], SIGKILL);
-        double end = fu_now() + map_bound();
-        while ((fu_alive(pids[0]) || fu_worker_pids(pids + 1, 15) < 2) && fu_now() < end)
-            fu_sleep(0.005);
+        FU_WAIT_UNTIL(!fu_alive(pids[0]) && fu_worker_pids(pids + 1, 15) >= 2, map_bound());
         CHECK(!fu_alive(pids[0]), "worker %d survived SIGKILL", (int)pids[0]);
         ok = noisy_map(pool, rounds + 2, per_round);
         check_closed(closed, "after a worker was replaced");
@@ -223,11 +219,7 @@ static void program(int closed)
     check_two_workers("after the planted failure and the replacement");
 
     stage("close, join, destroy", 0);
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    stage("after destroy", 0);
-    fu_after_destroy(fds0, "after pool_destroy()");
+    fu_pool_close(pool, "after pool_destroy()");
     check_closed(closed, "after pool_destroy()");
     finish();
 }
@@ -249,8 +241,7 @@ static void run_case(int closed)
     double bound = fu_under_valgrind() ? 200.0 : 30.0;
     int status = 0;
     bool done = false;
-    while (!(done = waitpid(kid, &status, WNOHANG) == kid) && fu_now() - t0 < bound)
-        fu_sleep(0.01);
+    FU_WAIT_UNTIL((done = waitpid(kid, &status, WNOHANG) == kid), bound);
     CHECK(done, "%s: the program did not end within %.0f s; it was at: %s", name, bound,
           sh->stage);
     if (!done) {
@@ -276,11 +267,8 @@ static void run_case(int closed)
     CHECK(left == 0, "%s: %d processes outlive the program", name, left);
     if (left > 0) {
         fu_proc rest[64];
-        int k = fu_descendants(getpid(), FU_LIVE, rest, 64);
-        fu_print_procs(rest, k, 64);
-        for (int i = 0; i < k && i < 64; i++)
-            kill(rest[i].pid, SIGKILL);
-        fu_wait_no_descendants(getpid(), 10);
+        fu_print_procs(rest, fu_descendants(getpid(), FU_LIVE, rest, 64), 64);
+        fu_kill_descendants();
     }
     fu_reap_zombies();
     fprintf(stderr, "fault_closed_stdio: %s: %.2f s\n", name, fu_now() - t0);

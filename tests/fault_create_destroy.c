@@ -8,7 +8,7 @@
  * (their leak checkers do that job). */
 #include <malloc.h>
 
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static void cycle(int i)
 {

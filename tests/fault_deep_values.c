@@ -7,7 +7,7 @@
  * refused too: the check looks no deeper than the limit. (Far deeper
  * values are not tried: freeing a value recurses, under ThreadSanitizer's
  * big stack frames 100,000 levels overflowed the stack.) */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 /* n lists around the int 7: nest(0) is 7, nest(1) is [7]. */
 static pool_value nest(int n)
@@ -56,11 +56,7 @@ static pool_value count_cb(const pool_value *v, void *user_data)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_deep_values");
     const int max = POOL_MAX_DEPTH;
@@ -131,9 +127,6 @@ int main(void)
     /* No worker died on the way: the two first ones are still there. */
     CHECK_EQ_INT(2, fu_wait_workers(2, FU_TIMEOUT));
     fu_check_pool_works(pool, 100, "after deep values");
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after deep values");
+    fu_pool_close(pool, "after deep values");
     return check_done("fault_deep_values");
 }

@@ -7,7 +7,10 @@
  * hold exactly one read-only and one write-only pipe, and no two workers
  * may share any object; the same holds for a worker that replaced a killed
  * one. */
-#include "fault_util.h"
+#include <dirent.h>
+#include <fcntl.h>
+
+#include "fault/fault.h"
 
 enum { WORKERS = 4, MAX_OBJ = 16, SLOTS = 16 };
 
@@ -25,14 +28,6 @@ typedef struct shm {
     slot slots[SLOTS];
 } shm;
 static shm *sh;
-
-static bool listed(char names[][64], int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0)
-            return true;
-    return false;
-}
 
 /* Records the worker's objects once per worker, after waiting (at most 2 s)
  * for the other workers to arrive, so that each worker runs one. */
@@ -68,7 +63,7 @@ static pool_value task_list(const pool_value *args, size_t nargs)
         target[k] = '\0';
         if ((strncmp(target, "pipe:", 5) && strncmp(target, "socket:", 7) &&
              strncmp(target, "anon_inode:", 11)) ||
-            listed(sh->before, sh->n_before, target))
+            fu_listed(sh->before, sh->n_before, target))
             continue;
         snprintf(s->obj[s->n], 64, "%s", target);
         s->mode[s->n] = fcntl(fd, F_GETFL) & O_ACCMODE;
@@ -118,7 +113,7 @@ static void run_round(pool_t *pool, const char *when)
             if (!atomic_load(&t->pid))
                 continue;
             for (int k = 0; k < s->n; k++)
-                CHECK(!listed(t->obj, t->n, s->obj[k]),
+                CHECK(!fu_listed(t->obj, t->n, s->obj[k]),
                       "%s: workers %d and %d both hold %s", when, atomic_load(&s->pid),
                       atomic_load(&t->pid), s->obj[k]);
         }
@@ -126,9 +121,18 @@ static void run_round(pool_t *pool, const char *when)
     CHECK(seen >= 2, "%s: only %d workers ran a task", when, seen);
 }
 
+/* WORKERS live workers, and neither of the two killed ones among them. */
+static bool replaced(const pid_t *killed)
+{
+    pid_t now[64];
+    int k = fu_worker_pids(now, 64), stale = 0;
+    for (int i = 0; i < k; i++)
+        stale += now[i] == killed[0] || now[i] == killed[1];
+    return k == WORKERS && !stale;
+}
+
 int main(void)
 {
-    fu_become_subreaper();
     sh = fu_shared(sizeof *sh);
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -143,11 +147,7 @@ int main(void)
     }
     if (d)
         closedir(d);
-    int fds0 = fu_count_fds();
-
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = WORKERS};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = WORKERS});
     if (!pool)
         return check_done("fault_fd_isolation");
     run_round(pool, "fresh workers");
@@ -158,21 +158,9 @@ int main(void)
     CHECK_EQ_INT(WORKERS, n);
     for (int i = 0; i < n && i < 2; i++)
         kill(pids[i], SIGKILL);
-    double end = fu_now() + FU_TIMEOUT;
-    for (;;) {
-        pid_t now[64];
-        int k = fu_worker_pids(now, 64), stale = 0;
-        for (int i = 0; i < k; i++)
-            stale += now[i] == pids[0] || now[i] == pids[1];
-        if ((k == WORKERS && !stale) || fu_now() > end)
-            break;
-        fu_sleep(0.002);
-    }
+    FU_WAIT_UNTIL(replaced(pids), FU_TIMEOUT);
     run_round(pool, "replacement workers");
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     return check_done("fault_fd_isolation");
 }

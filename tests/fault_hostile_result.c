@@ -6,7 +6,10 @@
  * happened. Each time the parent fails that task with POOL_ETASK (its error
  * callback runs once), never crashes or hangs, loses no other task, and
  * keeps working with a fresh worker. */
-#include "fault_util.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fault/fault.h"
 
 enum { MAX_INHERITED = 64 };
 typedef struct shm {
@@ -92,17 +95,13 @@ enum { MODES = 6, INNOCENT = 20 };
 
 int main(void)
 {
-    fu_become_subreaper();
     sh = fu_shared(sizeof *sh);
     for (int fd = 3; fd < 1024 && sh->n_inherited < MAX_INHERITED; fd++) {
         struct stat st;
         if (is_write_fifo(fd, &st))
             sh->inherited[sh->n_inherited++] = st.st_ino;
     }
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_hostile_result");
 
@@ -148,9 +147,6 @@ int main(void)
               mode_name[mode]);
     }
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     return check_done("fault_hostile_result");
 }

@@ -2,37 +2,34 @@
  * The pool replaces a dead idle worker on its own, before any task needs
  * it; a submission made right after the death (the victim already gone) is
  * not failed or lost; killing every worker at once changes nothing either. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { WORKERS = 2 };
 
 /* Waits until victim is dead (reaped or a zombie). */
 static bool wait_dead(pid_t victim)
 {
-    double end = fu_now() + FU_TIMEOUT;
-    while (fu_alive(victim) && fu_now() < end)
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL(!fu_alive(victim), FU_TIMEOUT);
     return !fu_alive(victim);
 }
 
-/* Waits until WORKERS live workers run and none of them is in gone[]. */
+/* WORKERS live workers run, and none of them is in gone[]. */
+static bool replaced(const pid_t *gone, int n_gone)
+{
+    pid_t pids[64];
+    int n = fu_worker_pids(pids, 64);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n_gone; j++)
+            if (pids[i] == gone[j])
+                return false;
+    return n == WORKERS;
+}
+
 static bool wait_replaced(const pid_t *gone, int n_gone)
 {
-    double end = fu_now() + FU_TIMEOUT;
-    for (;;) {
-        pid_t pids[64];
-        int n = fu_worker_pids(pids, 64);
-        bool stale = false;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n_gone; j++)
-                if (pids[i] == gone[j])
-                    stale = true;
-        if (n == WORKERS && !stale)
-            return true;
-        if (fu_now() >= end)
-            return false;
-        fu_sleep(0.002);
-    }
+    bool done;
+    FU_WAIT_UNTIL((done = replaced(gone, n_gone)), FU_TIMEOUT);
+    return done;
 }
 
 /* Submits 20 apply tasks and a map of 200 items, all of which must
@@ -70,11 +67,7 @@ static void submit_and_check(pool_t *pool, const char *when)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = WORKERS};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = WORKERS});
     if (!pool)
         return check_done("fault_idle_kill");
     CHECK_EQ_INT(WORKERS, fu_wait_workers(WORKERS, FU_TIMEOUT));
@@ -114,9 +107,6 @@ int main(void)
     CHECK(wait_replaced(all, n), "the workers killed together were not all replaced");
     CHECK_EQ_INT(WORKERS, pool_processes(pool));
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     return check_done("fault_idle_kill");
 }

@@ -2,7 +2,7 @@
  * The task checks the argument's every byte (its hash and length), makes a
  * 16 MiB result from a seed, and echoes a 16 MiB string; the parent checks
  * every byte it gets back. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 #define BIG ((size_t)16 << 20)
 
@@ -58,11 +58,7 @@ static pool_value task_echo(const pool_value *args, size_t nargs)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_large_payload");
 
@@ -119,9 +115,6 @@ int main(void)
     free(data);
 
     fu_check_pool_works(pool, 100, "after large payloads");
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     return check_done("fault_large_payload");
 }

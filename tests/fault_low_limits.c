@@ -30,11 +30,16 @@
  *                 errno != 0. The top limit must succeed, +0 fail.
  * Under Valgrind, which keeps descriptors of its own and emulates the
  * descriptor limit, only the nproc sweep runs, from +1. */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
-#include "fault_util.h"
+#include "fault/fault.h"
 
 typedef struct report {
     _Atomic int done;  /* the child reached its end */
@@ -145,10 +150,7 @@ static int limit_leaving(const int *gone, int n_gone, int free_slots)
 static void child_short_reply(report *r, int variant)
 {
     atomic_store(inits, 0);
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2, .initializer = count_init};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2, .initializer = count_init});
     if (!pool)
         return;
     fu_check_pool_works(pool, 100, where);
@@ -159,9 +161,7 @@ static void child_short_reply(report *r, int variant)
     kill(pids[0], SIGKILL);
     /* Its replacement must be past its start-up, where it still holds the
      * fork server's descriptors, before its descriptors are looked at. */
-    double end = fu_now() + 10;
-    while ((fu_alive(pids[0]) || atomic_load(inits) < 3) && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(!fu_alive(pids[0]) && atomic_load(inits) >= 3, 10);
     CHECK(atomic_load(inits) == 3, "%s: %d workers started, not 3", where, atomic_load(inits));
     CHECK_EQ_INT(2, fu_wait_workers(2, 10));
     fu_check_pool_works(pool, 100, where);
@@ -175,9 +175,7 @@ static void child_short_reply(report *r, int variant)
     /* From here until the limit is raised, the test opens no descriptor. */
     set_soft(RLIMIT_NOFILE, (rlim_t)r->limit);
     kill(pids[0], SIGKILL);
-    end = fu_now() + 10;
-    while (atomic_load(inits) == started && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(atomic_load(inits) != started, 10);
     fu_sleep(0.3); /* the pool reads the reply (and may retry a few times) */
     set_soft(RLIMIT_NOFILE, RLIM_INFINITY);
     CHECK(atomic_load(inits) > started, "%s: no replacement was started", where);
@@ -210,13 +208,10 @@ static void child_short_reply(report *r, int variant)
         fu_kill_descendants();
         CHECK_OK(pool_terminate(pool));
         CHECK_OK(pool_join(pool));
-        pool_destroy(pool);
+        pool_destroy(pool); /* the child ends here: no checks on a broken pool */
         return;
     }
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, where);
+    fu_pool_close(pool, where);
 }
 
 /* Tasks (threads count against RLIMIT_NPROC) whose real uid is uid. */
@@ -301,10 +296,8 @@ static void run_child(int kind, int arg, report *r)
     if (kid < 0)
         return;
     int status = 0;
-    double end = fu_now() + 70;
     pid_t got;
-    while ((got = waitpid(kid, &status, WNOHANG)) == 0 && fu_now() < end)
-        fu_sleep(0.005);
+    FU_WAIT_UNTIL((got = waitpid(kid, &status, WNOHANG)) != 0, 70);
     if (got == 0) {
         kill(kid, SIGKILL);
         waitpid(kid, &status, 0);

@@ -8,7 +8,7 @@
  * its worker has read it. Every byte that comes back is checked. Under
  * Valgrind and the sanitizers, whose memory figures mean nothing, the
  * values are 16 MiB and only the bytes are checked. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static size_t payload(void)
 {
@@ -80,11 +80,7 @@ static void check_peak(long before_kib, const char *what)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_memory_peak");
     fu_check_pool_works(pool, 10, "at the start"); /* the pool's own buffers exist */
@@ -116,9 +112,6 @@ int main(void)
     pool_value_free(&out);
 
     fu_check_pool_works(pool, 100, "after big values");
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after big values");
+    fu_pool_close(pool, "after big values");
     return check_done("fault_memory_peak");
 }

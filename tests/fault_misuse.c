@@ -5,7 +5,7 @@
  * with tasks running and handles never released; blocking calls from a
  * callback: POOL_EDEADLK; terminate from a callback. None of them hangs,
  * crashes, leaks a descriptor or leaves a process behind. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 /* Sleeps for up to 60 s: long enough that only a kill ends it in time. */
 static pool_value task_sleep(const pool_value *args, size_t nargs)
@@ -81,13 +81,10 @@ static pool_value terminate_cb(const pool_value *value, void *user_data)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
     pool_config cfg = {.processes = 2};
 
     /* 1. join before close, submit after close, close twice, join twice */
-    pool_t *pool = NULL;
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open(cfg);
     if (!pool)
         return check_done("fault_misuse");
     CHECK_EQ_INT(POOL_ERUNNING, pool_join(pool));
@@ -102,12 +99,10 @@ int main(void)
     check_not_running(pool, "after close and join");
     rc = pool_terminate(pool); /* after join: nothing left to stop */
     CHECK(rc == POOL_OK || rc == POOL_ENOTRUNNING, "terminate after join gave %d", rc);
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "close twice");
+    fu_pool_destroy(pool, "close twice");
 
     /* 2. submit after terminate, terminate twice, close after terminate */
-    pool = NULL;
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool = fu_pool_open(cfg);
     if (!pool)
         return check_done("fault_misuse");
     CHECK_OK(pool_terminate(pool));
@@ -117,12 +112,10 @@ int main(void)
     rc = pool_close(pool);
     CHECK(rc == POOL_OK || rc == POOL_ENOTRUNNING, "close after terminate gave %d", rc);
     CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "terminate twice");
+    fu_pool_destroy(pool, "terminate twice");
 
     /* 3. destroy without close: tasks running, handles never released */
-    pool = NULL;
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool = fu_pool_open(cfg);
     if (!pool)
         return check_done("fault_misuse");
     pool_result *h[6];
@@ -132,20 +125,16 @@ int main(void)
     CHECK_OK(pool_apply_async(pool, fu_task_double, pool_tuple(1, pool_int(4)), NULL, &done));
     fu_sleep(0.05);
     double t0 = fu_now();
-    pool_destroy(pool);
+    fu_pool_destroy(pool, "destroy without close");
     double took = fu_now() - t0;
     CHECK(took < 30, "pool_destroy with running tasks took %.1f s", took);
-    fu_after_destroy(fds0, "destroy without close");
 
     /* 4. destroy right after create, and with nothing submitted */
-    pool = NULL;
-    CHECK_OK(pool_create(&pool, &cfg));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "destroy right after create");
+    pool = fu_pool_open(cfg);
+    fu_pool_destroy(pool, "destroy right after create");
 
     /* 5. blocking calls from a callback: POOL_EDEADLK, never a hang */
-    pool = NULL;
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool = fu_pool_open(cfg);
     if (!pool)
         return check_done("fault_misuse");
     cb_pool = pool;
@@ -179,8 +168,7 @@ int main(void)
     CHECK_STR_CONTAINS(fu_msg(v), "terminated");
     check_not_running(pool, "after terminate from a callback");
     CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "terminate from a callback");
+    fu_pool_destroy(pool, "terminate from a callback");
 
     return check_done("fault_misuse");
 }

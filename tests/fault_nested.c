@@ -4,7 +4,7 @@
  * releases their handles at once; one follow-up in every three fails, and
  * its error callback goes on submitting. All 400 submissions get exactly
  * one callback with the right value, and close and join then end cleanly. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { ROOTS = 10, FAN = 3, DEPTH = 3 };
 /* ROOTS * (1 + 3 + 9 + 27) */
@@ -118,10 +118,7 @@ static pool_value on_err(fu_slot *slot, const pool_value *value)
 
 int main(void)
 {
-    fu_become_subreaper();
-    int fds0 = fu_count_fds();
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_nested");
     fu_track_init(&track, TOTAL);
@@ -151,10 +148,7 @@ int main(void)
     CHECK_EQ_INT(failed, track.err);
     CHECK_EQ_INT(TOTAL - failed, track.ok);
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     CHECK_EQ_INT(TOTAL, track.calls); /* none late */
     fu_track_free(&track);
     return check_done("fault_nested");

@@ -9,7 +9,7 @@
  *     process left, and exits 0 (a clean exit) - the fork server and the
  *     workers got the SIGINT too;
  *   SIGINT to the parent alone, handled: the same clean exit. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 typedef struct shm {
     _Atomic int started;
@@ -59,9 +59,7 @@ static void child(int which)
     pool_result *r = NULL;
     if (pool_map_async(pool, task_slow, pool_range(600), &o, &r) != POOL_OK)
         _exit(12);
-    double end = fu_now() + 60;
-    while (!interrupted && fu_now() < end && pool_result_wait(r, 0.05) == POOL_ETIMEDOUT) {
-    }
+    FU_WAIT_UNTIL(interrupted || pool_result_wait(r, 0.05) != POOL_ETIMEDOUT, 60);
     if (!interrupted)
         _exit(13); /* the map ended before the SIGINT came */
     if (pool_terminate(pool) != POOL_OK || pool_join(pool) != POOL_OK)
@@ -90,15 +88,11 @@ static void run_case(int which)
         child(which);
     setpgid(kid, kid); /* also here, so it is done before the kill */
 
-    double end = fu_now() + FU_TIMEOUT;
     fu_proc procs[64];
     int n = 0;
-    for (;;) {
-        n = fu_descendants(kid, FU_LIVE | FU_POOL_NAMED, procs, 64);
-        if ((atomic_load(&sh->started) >= 2 && n >= 3) || fu_now() >= end)
-            break;
-        fu_sleep(0.002);
-    }
+    FU_WAIT_UNTIL((n = fu_descendants(kid, FU_LIVE | FU_POOL_NAMED, procs, 64),
+                   atomic_load(&sh->started) >= 2 && n >= 3),
+                  FU_TIMEOUT);
     CHECK(atomic_load(&sh->started) >= 2, "%s: the map never started", name);
     CHECK_EQ_INT(3, n);
 
@@ -106,9 +100,7 @@ static void run_case(int which)
     CHECK(rc == 0, "kill: %s", strerror(errno));
     int status = 0;
     pid_t w;
-    double wait_end = fu_now() + FU_TIMEOUT;
-    while ((w = waitpid(kid, &status, WNOHANG)) == 0 && fu_now() < wait_end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL((w = waitpid(kid, &status, WNOHANG)) != 0, FU_TIMEOUT);
     CHECK(w == kid, "%s: the child did not end within %.0f s", name, FU_TIMEOUT);
     if (w != kid) {
         kill(-kid, SIGKILL);
@@ -125,17 +117,7 @@ static void run_case(int which)
               (unsigned)status);
 
     double bound = fu_under_valgrind() ? 10.0 : 1.0;
-    int alive;
-    for (;;) {
-        alive = 0;
-        for (int i = 0; i < n && i < 64; i++)
-            if (fu_alive(procs[i].pid))
-                alive++;
-        fu_reap_zombies();
-        if (alive == 0 || fu_now() - t0 > bound)
-            break;
-        fu_sleep(0.002);
-    }
+    int alive = fu_wait_gone(procs, n < 64 ? n : 64, bound);
     CHECK(alive == 0, "%s: %d pool processes alive %.1f s after the child ended", name,
           alive, fu_now() - t0);
     int left = fu_wait_no_descendants(getpid(), 0.5);

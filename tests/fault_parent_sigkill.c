@@ -4,7 +4,7 @@
  * /proc. Within 1 s every worker and fork server is gone (10 s under
  * Valgrind, where each process exits through Valgrind's own shutdown). The
  * cases: a task running; a map with items queued; an idle pool; two pools. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 typedef struct shm {
     _Atomic int started; /* long tasks that began */
@@ -74,16 +74,11 @@ static void run_case(int which)
         child(which);
 
     /* Wait until the tasks run and every pool process is up. */
-    double end = fu_now() + FU_TIMEOUT;
     fu_proc procs[64];
     int n = 0;
-    for (;;) {
-        n = fu_descendants(kid, FU_LIVE | FU_POOL_NAMED, procs, 64);
-        if ((atomic_load(&sh->started) >= want_started && n >= want_procs) ||
-            fu_now() >= end)
-            break;
-        fu_sleep(0.002);
-    }
+    FU_WAIT_UNTIL((n = fu_descendants(kid, FU_LIVE | FU_POOL_NAMED, procs, 64),
+                   atomic_load(&sh->started) >= want_started && n >= want_procs),
+                  FU_TIMEOUT);
     CHECK(atomic_load(&sh->started) >= want_started, "%s: the tasks never started", name);
     CHECK(n == want_procs, "%s: %d pool processes, not %d", name, n, want_procs);
     if (n > want_procs)
@@ -98,17 +93,7 @@ static void run_case(int which)
     /* Every pool process is gone within the bound. */
     double bound = fu_under_valgrind() ? 10.0 : 1.0;
     double t0 = fu_now();
-    int alive = 0;
-    for (;;) {
-        alive = 0;
-        for (int i = 0; i < n && i < 64; i++)
-            if (fu_alive(procs[i].pid))
-                alive++;
-        fu_reap_zombies();
-        if (alive == 0 || fu_now() - t0 > bound)
-            break;
-        fu_sleep(0.002);
-    }
+    int alive = fu_wait_gone(procs, n < 64 ? n : 64, bound);
     double took = fu_now() - t0;
     CHECK(alive == 0, "%s: %d of %d pool processes still alive %.1f s after their parent "
           "was killed", name, alive, n, took);

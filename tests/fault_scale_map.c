@@ -5,19 +5,17 @@
  * the fork server (ru_maxrss of the waited-for descendants) at most 64 MiB.
  * Under Valgrind the map has 100,000 items; under Valgrind and the
  * sanitizers memory figures mean nothing, so the bounds are not checked. */
-#include "fault_util.h"
+#include <sys/resource.h>
+
+#include "fault/fault.h"
 
 #define PARENT_BOUND_KIB (128L * 1024)
 #define CHILD_BOUND_KIB (64L * 1024)
 
 int main(void)
 {
-    fu_become_subreaper();
     const size_t n = fu_under_valgrind() ? 100000 : 1000000;
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_scale_map");
 
@@ -55,10 +53,7 @@ int main(void)
     pool_result_release(r);
     fu_track_free(&t);
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
 
     long hwm = fu_status_kib("VmHWM");
     struct rusage ru;

@@ -20,9 +20,10 @@
  *                    callback once, no orphan, no fd growth.
  * Each case also asserts that its signals came (the storm: > 100 to the
  * program, > 10 to the fork servers and > 10 to the workers). */
+#include <sys/prctl.h>
 #include <sys/time.h>
 
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { IN_TEST, IN_SERVER, IN_WORKER, ELSEWHERE, ROLES };
 enum { STORM_OFF, STORM_ON, STORM_EXIT };
@@ -273,9 +274,7 @@ static void storm_terminated_pool(void)
     CHECK_OK(pool_map_async(pool, task_busy, pool_range(100), &o, &h[0]));
     o = fu_opts(&t, 1, 0);
     CHECK_OK(pool_apply_async(pool, task_busy, pool_tuple(1, pool_int(1)), &o, &h[1]));
-    double end = fu_now() + FU_TIMEOUT;
-    while (atomic_load(&sh->busy) < 2 && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(atomic_load(&sh->busy) >= 2, FU_TIMEOUT);
     CHECK(atomic_load(&sh->busy) >= 2, "storm: the busy tasks never started");
     CHECK_OK(pool_terminate(pool));
     CHECK_OK(pool_join(pool));
@@ -304,11 +303,10 @@ static void case_storm(void)
     CHECK_OK(pool_create(&pool, &cfg));
     atomic_store(&sh->storm, STORM_ON);
     /* Go on once the storm reaches every kind of process. */
-    double end = fu_now() + FU_TIMEOUT;
-    while (pool && fu_now() < end &&
-           (!atomic_load(&sh->hits[IN_TEST]) || !atomic_load(&sh->hits[IN_SERVER]) ||
-            !atomic_load(&sh->hits[IN_WORKER])))
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL(!pool || (atomic_load(&sh->hits[IN_TEST]) &&
+                            atomic_load(&sh->hits[IN_SERVER]) &&
+                            atomic_load(&sh->hits[IN_WORKER])),
+                  FU_TIMEOUT);
 
     if (pool) {
         pool_opts one = {.chunksize = 1};
@@ -334,11 +332,8 @@ static void case_storm(void)
     pool_destroy(pool);
 
     atomic_store(&sh->storm, STORM_EXIT);
-    if (storm > 0) {
-        end = fu_now() + FU_TIMEOUT;
-        while (waitpid(storm, NULL, WNOHANG) == 0 && fu_now() < end)
-            fu_sleep(0.002);
-    }
+    if (storm > 0)
+        FU_WAIT_UNTIL(waitpid(storm, NULL, WNOHANG) != 0, FU_TIMEOUT);
     long test = atomic_load(&sh->hits[IN_TEST]), server = atomic_load(&sh->hits[IN_SERVER]),
          workers = atomic_load(&sh->hits[IN_WORKER]);
     fprintf(stderr, "fault_signals: the storm reached the program %ld times, the fork "
@@ -369,8 +364,7 @@ static void run_case(const char *name, void (*fn)(void))
         return;
     int status = 0, got = 0;
     double t0 = fu_now();
-    while ((got = waitpid(kid, &status, WNOHANG)) == 0 && fu_now() - t0 < budget)
-        fu_sleep(0.01);
+    FU_WAIT_UNTIL((got = waitpid(kid, &status, WNOHANG)) != 0, budget);
     CHECK(got == kid, "%s: hung: not done after %.0f s", name, budget);
     if (got != kid) {
         kill(kid, SIGKILL);

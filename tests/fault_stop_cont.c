@@ -22,7 +22,7 @@
  *      replaced, the task failed naming SIGKILL, and the pool works.
  * In every case nothing is lost (fu_track), and nothing outlives the pool
  * (fu_after_destroy). Everything stopped is continued, failure or not. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 typedef struct shm {
     _Atomic int busy_pid; /* the worker running task_busy */
@@ -38,8 +38,7 @@ static pool_value task_busy(const pool_value *args, size_t nargs)
     (void)args;
     (void)nargs;
     atomic_store(&sh->busy_pid, (int)getpid());
-    for (int i = 0; i < 3000 && !atomic_load(&sh->go); i++)
-        fu_sleep(0.01);
+    FU_WAIT_UNTIL(atomic_load(&sh->go), 30);
     return pool_int(4242);
 }
 
@@ -90,9 +89,7 @@ static pool_t *start_pool(fu_track *t, pool_result **done, const char *name)
     atomic_store(&sh->busy_pid, 0);
     atomic_store(&sh->go, 0);
     atomic_store(&sh->killed, 0);
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return NULL;
     fu_track_init(t, SLOTS);
@@ -104,15 +101,13 @@ static pool_t *start_pool(fu_track *t, pool_result **done, const char *name)
 }
 
 /* Nothing lost, nothing left: slots 0 .. used - 1 each got one callback. */
-static void finish(pool_t *pool, fu_track *t, int used, int expect_ok, int fds0,
-                   const char *name)
+static void finish(pool_t *pool, fu_track *t, int used, int expect_ok, const char *name)
 {
     cont_all();
-    pool_destroy(pool);
+    fu_pool_destroy(pool, name);
     t->n = used; /* only the slots this case used */
     fu_track_check(t, expect_ok, name);
     fu_track_free(t);
-    fu_after_destroy(fds0, name);
 }
 
 /* The fork server (our child, not a worker just forked by it) */
@@ -148,7 +143,6 @@ static pid_t stop_idle_worker(void)
 static void case_busy(void)
 {
     const char *name = "busy worker stopped";
-    int fds0 = fu_count_fds();
     fu_track t;
     pool_result *done = NULL, *busy = NULL;
     pool_t *pool = start_pool(&t, &done, name);
@@ -156,9 +150,7 @@ static void case_busy(void)
         return;
     pool_opts o = fu_opts(&t, 1, 0);
     CHECK_OK(pool_apply_async(pool, task_busy, pool_tuple(0), &o, &busy));
-    double end = fu_now() + FU_TIMEOUT;
-    while (!atomic_load(&sh->busy_pid) && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(atomic_load(&sh->busy_pid), FU_TIMEOUT);
     pid_t victim = atomic_load(&sh->busy_pid);
     CHECK(victim > 0, "%s: the busy task never started", name);
     stop_proc(victim);
@@ -198,13 +190,12 @@ static void case_busy(void)
     pool_result_release(done);
     CHECK_OK(pool_close(pool));
     CHECK_OK(pool_join(pool));
-    finish(pool, &t, 2 + OTHERS, 1, fds0, name);
+    finish(pool, &t, 2 + OTHERS, 1, name);
 }
 
 static void case_idle_close(void)
 {
     const char *name = "idle worker stopped, close and join";
-    int fds0 = fu_count_fds();
     fu_track t;
     pool_result *done = NULL;
     pool_t *pool = start_pool(&t, &done, name);
@@ -229,13 +220,12 @@ static void case_idle_close(void)
     CHECK(joined - t0 < STOP + 10, "%s: join took %.1f s", name, joined - t0);
     fu_prober_check(&p, QUICK, name);
     pool_result_release(done);
-    finish(pool, &t, 1, 1, fds0, name);
+    finish(pool, &t, 1, 1, name);
 }
 
 static void case_idle_terminate(void)
 {
     const char *name = "idle worker stopped, terminate and join";
-    int fds0 = fu_count_fds();
     fu_track t;
     pool_result *h[5] = {0};
     pool_t *pool = start_pool(&t, &h[0], name);
@@ -262,7 +252,7 @@ static void case_idle_terminate(void)
               rc, pool_strerror(rc));
         pool_result_release(h[i]);
     }
-    finish(pool, &t, 5, -1, fds0, name);
+    finish(pool, &t, 5, -1, name);
 }
 
 /* The server is stopped, then a task kills its worker. (a) The server stays
@@ -286,11 +276,9 @@ static bool server_round(pool_t *pool, fu_track *t, int slot, pool_result *done,
     double t0 = fu_now(), end = t0 + FU_TIMEOUT;
     fu_proc proc;
     pid_t victim = 0;
-    while (!(victim = atomic_load(&sh->killed)) && fu_now() < end)
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL((victim = atomic_load(&sh->killed)) != 0, FU_TIMEOUT);
     CHECK(victim > 0, "%s: the killing task never ran", name);
-    while (victim > 0 && fu_alive(victim) && fu_now() < end) /* a zombie: not reaped */
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL(victim <= 0 || !fu_alive(victim), end - fu_now()); /* a zombie: not reaped */
     bool tested = true;
     if (after_reap && victim > 0) {
         int kids = children_of(server), fds = fu_count_fds();
@@ -323,7 +311,6 @@ static bool server_round(pool_t *pool, fu_track *t, int slot, pool_result *done,
 static void case_server(void)
 {
     const char *name = "fork server stopped";
-    int fds0 = fu_count_fds();
     fu_track t;
     pool_result *done = NULL;
     pool_t *pool = start_pool(&t, &done, name);
@@ -343,7 +330,7 @@ static void case_server(void)
     pool_result_release(done);
     CHECK_OK(pool_close(pool));
     CHECK_OK(pool_join(pool));
-    finish(pool, &t, 2 + tries, -1, fds0, name);
+    finish(pool, &t, 2 + tries, -1, name);
 }
 
 int main(void)

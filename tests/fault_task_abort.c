@@ -2,7 +2,7 @@
  * The submission fails with POOL_ETASK naming the worker's pid and SIGABRT,
  * tasks next to it are not lost, the worker is replaced, and nothing
  * outlives the pool (see fu_death_scenario). */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static pool_value task_abort(const pool_value *args, size_t nargs)
 {

@@ -2,7 +2,7 @@
  * The handle fails with POOL_ETASK, the error callback runs once per
  * submission (never the result callback), the message names the task and
  * the worker, and the pool keeps working. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static volatile pid_t *last_pid; /* shared: the worker that ran the task */
 
@@ -54,13 +54,8 @@ static bool names_worker(const char *msg, pid_t pid)
 
 int main(void)
 {
-    fu_become_subreaper();
     last_pid = fu_shared(sizeof *last_pid);
-    int fds0 = fu_count_fds();
-
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_task_error");
 
@@ -144,10 +139,7 @@ int main(void)
     fu_check_pool_works(pool, 1000, "after failing tasks");
     CHECK_EQ_INT(2, pool_processes(pool));
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     CHECK_EQ_INT(4, t.calls); /* nothing ran late */
     fu_track_free(&t);
     return check_done("fault_task_error");

@@ -4,7 +4,7 @@
  * task at once, while the program still runs: within 15 s (60 s under
  * Valgrind), a bound for "does not hang"; the program lives until the test
  * kills it. See fu_spawn_scenario. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 int main(void)
 {

@@ -5,7 +5,7 @@
  * process, not a pipe). Within 15 s (60 s under Valgrind), a bound for
  * "does not hang"; the child lives until the test kills it. See
  * fu_spawn_scenario. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 int main(void)
 {

@@ -2,7 +2,9 @@
  * The submission fails with POOL_ETASK naming the worker's pid and SIGSEGV,
  * tasks next to it are not lost, the worker is replaced, and nothing
  * outlives the pool (see fu_death_scenario). */
-#include "fault_util.h"
+#include <sys/mman.h>
+
+#include "fault/fault.h"
 
 /* Under a sanitizer the worker must still die of the signal itself. */
 const char *__asan_default_options(void);
@@ -18,9 +20,7 @@ static pool_value task_segv(const pool_value *args, size_t nargs)
 {
     if (fu_death_mark(args, nargs)) {
         volatile int *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-#ifdef FU_HAVE_VALGRIND
-        VALGRIND_DISABLE_ERROR_REPORTING; /* the bad write is the point */
-#endif
+        fu_quiet_valgrind(); /* the bad write is the point */
         if (page != MAP_FAILED)
             *page = 42;
         raise(SIGSEGV); /* not reached */

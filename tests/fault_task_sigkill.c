@@ -4,7 +4,7 @@
  * SIGKILL, tasks next to it are not lost, the worker is replaced, and
  * nothing outlives the pool (see fu_death_scenario). Python's Pool hangs
  * here for ever. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static pool_value task_raise_kill(const pool_value *args, size_t nargs)
 {

@@ -3,7 +3,7 @@
  * handle becomes ready and unsuccessful with POOL_ETERMINATED and a message
  * saying "terminated", its error callback runs exactly once and its result
  * callback never; handles that finished before stay successful. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 static _Atomic int *started; /* shared: sleeping tasks that began */
 
@@ -22,12 +22,8 @@ enum { DONE = 10, SLEEPERS = 12, MAPS = 2 };
 
 int main(void)
 {
-    fu_become_subreaper();
     started = fu_shared(sizeof *started);
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_terminate");
 
@@ -54,9 +50,7 @@ int main(void)
     CHECK_OK(pool_map_async(pool, fu_task_double, pool_range(100000), &om2,
                             &h[DONE + SLEEPERS + 1]));
 
-    double end = fu_now() + FU_TIMEOUT;
-    while (atomic_load(started) < 2 && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(atomic_load(started) >= 2, FU_TIMEOUT);
     CHECK_EQ_INT(2, atomic_load(started));
 
     double t0 = fu_now();
@@ -103,8 +97,7 @@ int main(void)
     CHECK_OK(pool_join(pool));
     for (int i = 0; i < N; i++)
         pool_result_release(h[i]);
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_destroy(pool, "after pool_destroy");
     fu_track_free(&t);
     return check_done("fault_terminate");
 }

@@ -18,7 +18,7 @@
  *      pool_destroy() is still refused with its stderr line.
  * The id must really be reused in case 1 or 2, or the test would prove
  * nothing: if glibc did not reuse it, that is a failure of its own. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { TRIES = 50 };
 
@@ -128,7 +128,8 @@ static void check_probe(probe *p, int fds0, const char *name)
     fu_after_destroy(fds0, name);
 }
 
-/* A pool whose handler's id is known, with a ready handle in *ready. */
+/* A pool whose handler's id is known, with a ready handle in *ready. Not
+ * fu_pool_open()'s: a probe thread destroys it, and check_probe() checks. */
 static pool_t *make_pool(pool_result **ready, const char *name)
 {
     pool_t *pool = NULL;
@@ -218,8 +219,7 @@ static pool_value task_hold(const pool_value *args, size_t nargs)
 {
     (void)args;
     (void)nargs;
-    for (int i = 0; i < 3000 && !atomic_load(&sh->release); i++) /* 30 s at most */
-        fu_sleep(0.01);
+    FU_WAIT_UNTIL(atomic_load(&sh->release), 30);
     return pool_int(7);
 }
 
@@ -250,10 +250,7 @@ static pool_value control_cb(const pool_value *value, void *user_data)
 static void case_callback_control(void)
 {
     const char *name = "calls from a callback";
-    int fds0 = fu_count_fds();
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return;
     control c = {.pool = pool, .rc_wait = 99, .rc_apply = 99, .rc_join = 99};
@@ -277,8 +274,7 @@ static void case_callback_control(void)
           "%s: the held task after a refused destroy: %d (%s)", name, rc, pool_strerror(rc));
     CHECK(pool_result_successful(r), "%s: the callback's own handle failed", name);
     CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, name);
+    fu_pool_destroy(pool, name);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
  * Nothing is lost or doubled: each of the 80,000 submissions gets exactly
  * one result callback with its own right value. Under Valgrind each thread
  * submits 500. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 enum { THREADS = 8 };
 
@@ -59,12 +59,9 @@ static pool_value check_value(fu_slot *slot, const pool_value *value)
 
 int main(void)
 {
-    fu_become_subreaper();
     per_thread = fu_under_valgrind() ? 500 : 10000;
     int total = THREADS * per_thread;
-    int fds0 = fu_count_fds();
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return check_done("fault_threads");
     fu_track_init(&track, total);
@@ -88,10 +85,7 @@ int main(void)
     fu_track_check(&track, 1, "8 threads submitting at once");
     CHECK_EQ_INT(total, track.ok);
 
-    CHECK_OK(pool_close(pool));
-    CHECK_OK(pool_join(pool));
-    pool_destroy(pool);
-    fu_after_destroy(fds0, "after pool_destroy");
+    fu_pool_close(pool, "after pool_destroy");
     pthread_barrier_destroy(&barrier);
     fu_track_free(&track);
     return check_done("fault_threads");

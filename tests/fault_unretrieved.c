@@ -7,7 +7,7 @@
  * came from pool_terminate(), or was a failed callback (reported already).
  * Every pool it makes leaves no process or descriptor behind. Compare
  * with asyncio's "Task exception was never retrieved". */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 /* Under a sanitizer the worker must still die of the signal itself. */
 const char *__asan_default_options(void);
@@ -31,12 +31,9 @@ static int fds_before; /* open before the current pool was made */
 static pool_value segv_on_three(const pool_value *args, size_t nargs)
 {
     if (nargs >= 1 && args[0].type == POOL_INT && args[0].as.i == 3) {
-        for (int i = 0; i < 60000 && !atomic_load(&sh->gate); i++)
-            fu_sleep(0.001);
+        FU_WAIT_UNTIL(atomic_load(&sh->gate), 60);
         atomic_store(&sh->pid, (int)getpid());
-#ifdef FU_HAVE_VALGRIND
-        VALGRIND_DISABLE_ERROR_REPORTING; /* the crash is the point */
-#endif
+        fu_quiet_valgrind(); /* the crash is the point */
         raise(SIGSEGV);
     }
     return pool_int(nargs >= 1 ? args[0].as.i * 2 : 0);

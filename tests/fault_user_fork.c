@@ -21,7 +21,7 @@
  *      within 1 s (10 s under Valgrind) of the program's death every fork
  *      server and worker is gone. The sleeping child is no pool process.
  * Each case ends with the four usual checks. */
-#include "fault_util.h"
+#include "fault/fault.h"
 
 typedef struct shm {
     _Atomic int started, pid; /* the slow task began, in this worker */
@@ -41,8 +41,7 @@ static pid_t fork_sleeper(double seconds)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        for (double end = fu_now() + seconds; fu_now() < end;)
-            fu_sleep(0.01);
+        fu_sleep(seconds);
         _exit(0);
     }
     CHECK(pid > 0, "fork: %s", strerror(errno));
@@ -54,17 +53,13 @@ static void kill_and_reap(pid_t pid)
     if (pid <= 0)
         return;
     kill(pid, SIGKILL);
-    double end = fu_now() + FU_TIMEOUT;
-    while (waitpid(pid, NULL, WNOHANG) == 0 && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(waitpid(pid, NULL, WNOHANG) != 0, FU_TIMEOUT);
 }
 
 /* A pool of 2 that ran a map, and a ready handle of it for the prober. */
 static pool_t *start_pool(pool_result **ready_handle, const char *name)
 {
-    pool_t *pool = NULL;
-    pool_config cfg = {.processes = 2};
-    CHECK_OK(pool_create(&pool, &cfg));
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2});
     if (!pool)
         return NULL;
     fu_check_pool_works(pool, 200, name);
@@ -81,7 +76,6 @@ static pool_t *start_pool(pool_result **ready_handle, const char *name)
 static void case_shutdown_with_child(bool terminate)
 {
     const char *name = terminate ? "terminate with a forked child" : "join with a forked child";
-    int fds0 = fu_count_fds();
     pool_result *r = NULL;
     pool_t *pool = start_pool(&r, name);
     if (!pool)
@@ -101,8 +95,7 @@ static void case_shutdown_with_child(bool terminate)
           "the end of file that the program's child holds back", name,
           terminate ? "terminate" : "close", took, bound);
     kill_and_reap(kid);
-    pool_destroy(pool);
-    fu_after_destroy(fds0, name);
+    fu_pool_destroy(pool, name);
     fprintf(stderr, "fault_user_fork: %s: shutdown took %.3f s, ready() at most %.3f s\n",
             name, took, w.longest);
 }
@@ -114,8 +107,7 @@ static pool_value task_slow(const pool_value *args, size_t nargs)
     (void)nargs;
     atomic_store(&sh->pid, (int)getpid());
     atomic_store(&sh->started, 1);
-    for (int i = 0; i < 30000 && !atomic_load(&sh->go); i++)
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL(atomic_load(&sh->go), 30);
     return pool_int(args[0].as.i * 2);
 }
 
@@ -123,9 +115,7 @@ static bool stop_and_wait(pid_t pid)
 {
     kill(pid, SIGSTOP);
     fu_proc p = {0};
-    for (double end = fu_now() + FU_TIMEOUT; fu_proc_read(pid, &p) && p.state != 'T' &&
-                                             p.state != 't' && fu_now() < end;)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL(!fu_proc_read(pid, &p) || p.state == 'T' || p.state == 't', FU_TIMEOUT);
     bool stopped = p.state == 'T' || p.state == 't';
     CHECK(stopped, "worker %d did not stop", (int)pid);
     return stopped;
@@ -158,7 +148,6 @@ static void *cont_later(void *arg)
 static void case_stopped_worker(void)
 {
     const char *name = "a stopped worker";
-    int fds0 = fu_count_fds();
     pool_result *r = NULL;
     pool_t *pool = start_pool(&r, name);
     if (!pool)
@@ -177,8 +166,7 @@ static void case_stopped_worker(void)
         double t0 = fu_now();
         for (int i = 0; i < 2; i++)
             CHECK_OK(pool_apply_async(pool, fu_task_getpid, pool_tuple(0), NULL, &a[i]));
-        while (!pool_result_ready(a[0]) && !pool_result_ready(a[1]) && fu_now() - t0 < 10)
-            fu_sleep(0.001);
+        FU_WAIT_UNTIL(pool_result_ready(a[0]) || pool_result_ready(a[1]), 10);
         double took = fu_now() - t0;
         CHECK(took < prompt_bound, "%s: with one worker stopped, neither of two applies "
               "answered within %.1f s", name, prompt_bound);
@@ -202,8 +190,7 @@ static void case_stopped_worker(void)
     atomic_store(&sh->go, 0);
     pool_result *slow = NULL;
     CHECK_OK(pool_apply_async(pool, task_slow, pool_tuple(1, pool_int(50)), NULL, &slow));
-    for (double end = fu_now() + FU_TIMEOUT; !atomic_load(&sh->started) && fu_now() < end;)
-        fu_sleep(0.001);
+    FU_WAIT_UNTIL(atomic_load(&sh->started), FU_TIMEOUT);
     pid_t busy = atomic_load(&sh->pid);
     if (slow && busy > 0 && stop_and_wait(busy)) { /* then right after SIGCONT */
         fu_prober_start(&w, r);
@@ -244,8 +231,7 @@ out:
     for (int i = 0; i < 2; i++)
         if (pids[i] > 0)
             kill(pids[i], SIGCONT); /* whatever happened above */
-    pool_destroy(pool);
-    fu_after_destroy(fds0, name);
+    fu_pool_destroy(pool, name);
 }
 
 /* Case 4: the program, killed by the test. */
@@ -285,12 +271,11 @@ static void case_parent_killed(bool fork_before)
     if (prog == 0)
         program(fork_before);
 
-    double end = fu_now() + FU_TIMEOUT;
     fu_proc procs[64];
     int n = 0;
-    while ((n = fu_descendants(prog, FU_LIVE | FU_POOL_NAMED, procs, 64),
-            !atomic_load(&sh->ready) || n < 3) && fu_now() < end)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL((n = fu_descendants(prog, FU_LIVE | FU_POOL_NAMED, procs, 64),
+                   atomic_load(&sh->ready) && n >= 3),
+                  FU_TIMEOUT);
     pid_t sleeper = atomic_load(&sh->sleeper);
     CHECK(atomic_load(&sh->ready) && sleeper > 0, "%s: the program never got ready", name);
     CHECK(n == 3, "%s: %d pool processes, not 3", name, n);
@@ -301,9 +286,8 @@ static void case_parent_killed(bool fork_before)
     waitpid(prog, NULL, 0);
     double bound = fu_under_valgrind() ? 10.0 : 1.0, t0 = fu_now();
     int alive;
-    while ((alive = fu_descendants(getpid(), FU_LIVE | FU_POOL_NAMED, procs, 64)) > 0 &&
-           fu_now() - t0 < bound)
-        fu_sleep(0.002);
+    FU_WAIT_UNTIL((alive = fu_descendants(getpid(), FU_LIVE | FU_POOL_NAMED, procs, 64)) <= 0,
+                  bound);
     double took = fu_now() - t0;
     CHECK(alive == 0, "%s: %d of %d pool processes alive %.1f s after their parent was "
           "killed, while its forked child lives", name, alive, n, took);
@@ -311,11 +295,7 @@ static void case_parent_killed(bool fork_before)
     CHECK(sleeper <= 0 || fu_alive(sleeper), "%s: the sleeping child died too", name);
 
     kill_and_reap(sleeper);
-    int k = fu_descendants(getpid(), FU_LIVE, procs, 64);
-    for (int i = 0; i < k && i < 64; i++)
-        kill(procs[i].pid, SIGKILL);
-    fu_wait_no_descendants(getpid(), 10);
-    fu_reap_zombies();
+    fu_kill_descendants();
     fu_after_destroy(fds0, name);
     fprintf(stderr, "fault_user_fork: %s: pool processes gone after %.3f s\n", name, took);
 }

@@ -74,8 +74,9 @@ static pool_value record_error(const pool_value *error, void *user_data)
 
 #define SEEN_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
 
-/* Rules 1 and 2: the parent's result-handler thread; once, after every
- * item, before wait returns. */
+/* Where and when callbacks run (pool.h, before pool_apply_async): on the
+ * parent's result-handler thread; once, after every item, before wait
+ * returns. */
 static void test_where_and_when(pool_t *pool)
 {
     seen s = SEEN_INIT;
@@ -107,8 +108,8 @@ static void test_where_and_when(pool_t *pool)
     pool_result_release(r);
 }
 
-/* Rule 3: a failed task calls the error callback once, naming the task
- * and the worker; the result callback is not called. */
+/* A failed task (pool.h, before pool_apply_async) calls the error callback
+ * once, naming the task and the worker; the result callback is not called. */
 static void test_failed_task(pool_t *pool)
 {
     seen s = SEEN_INIT;
@@ -172,8 +173,9 @@ static void run_failing_callbacks(pool_t *pool)
     CHECK_OK(pool_result_wait(fail_error_result, 30));
 }
 
-/* Rule 4: a failing callback is reported in one line on stderr, the handle
- * becomes ready and unsuccessful with that error, and the pool goes on. */
+/* A failing callback (pool.h, before pool_apply_async) is reported in one
+ * line on stderr, the handle becomes ready and unsuccessful with that error,
+ * and the pool goes on. */
 static void test_failing_callback(pool_t *pool)
 {
     char err[2048];
@@ -202,7 +204,8 @@ static void test_failing_callback(pool_t *pool)
     pool_value_free(&out);
 }
 
-/* Rule 8: follow-up tasks from a callback, and submitting from threads. */
+/* Submitting from any thread, callbacks included (pool.h, before
+ * pool_apply_async): follow-up tasks from a callback, and from threads. */
 typedef struct stage {
     pool_t *pool;
     atomic_int deepest_done;  /* level-3 results seen */

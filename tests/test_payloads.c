@@ -69,7 +69,8 @@ static pool_value identity(const pool_value *args, size_t nargs)
     return nargs ? pool_value_copy(&args[0]) : pool_none();
 }
 
-/* Rule 9: a malformed message is a job error, not a crash or a hang. */
+/* A worker that sends a malformed result fails its task with POOL_ETASK;
+ * the pool neither crashes nor hangs. */
 static void test_garbage(pool_t *pool)
 {
     pool_value out;
@@ -96,10 +97,11 @@ static long peak_rss_kib(void)
     return kib;
 }
 
-/* Rule 10: a million items stream through in chunks. The peak RSS of a
- * fresh process doing only this stays under 64 MiB: the input and output
- * lists take 16 MiB each, and at most a few chunks are encoded at once.
- * Valgrind and the sanitizers change RSS, so there only the result counts. */
+/* Items go by chunks (pool_opts.chunksize in pool.h), so a million items
+ * stream through: the peak RSS of a fresh process doing only this stays
+ * under 64 MiB. The input and output lists take 16 MiB each, and at most a
+ * few chunks are encoded at once. Valgrind and the sanitizers change RSS, so
+ * there only the result counts. */
 static void test_million(void)
 {
     bool measure = getenv("POOL_NO_RSS_CHECK") == NULL;
@@ -135,8 +137,9 @@ static pool_value worker_pid(const pool_value *args, size_t nargs)
     return pool_int(getpid());
 }
 
-/* Rule 11: items travel in chunks. With one chunk per worker life, each run
- * of chunksize items shares one pid, and the next run has another. */
+/* Items travel in chunks (pool_opts.chunksize, and maxtasksperchild counts
+ * chunks, in pool.h). With one chunk per worker life, each run of chunksize
+ * items shares one pid, and the next run has another. */
 static void test_chunks(void)
 {
     pool_t *pool;

@@ -43,7 +43,8 @@ static pool_value who_am_i(const pool_value *args, size_t nargs)
                       pool_str(parent), pool_float(first_draw));
 }
 
-/* Rule 6: forked, named, a fork server as parent, a seed of their own. */
+/* Workers as pool_create() in pool.h describes them: forked, named, a fork
+ * server as parent, a seed of their own. */
 static void test_identity(void)
 {
     pool_t *pool;
@@ -108,8 +109,9 @@ static pool_value on_result(const pool_value *value, void *user_data)
     return pool_none();
 }
 
-/* Rule 5: a death fails that task only, names worker, pid and cause; the
- * worker is replaced and the other tasks finish. */
+/* A worker that dies mid-task (pool.h, before pool_apply_async) fails that
+ * task only, naming worker, pid and cause; the worker is replaced and the
+ * other tasks finish. */
 static void test_death(void)
 {
     pool_t *pool;
@@ -175,7 +177,8 @@ static pool_value sleep_long(const pool_value *args, size_t nargs)
     return pool_none();
 }
 
-/* Rule 6: workers die with the parent, even in the middle of a task. */
+/* Workers die with the parent (pool.h, at pool_create), even in the middle
+ * of a task. */
 static void test_parent_death(void)
 {
     int fds[2];
@@ -234,7 +237,8 @@ static pool_value say_hello(const pool_value *args, size_t nargs)
     return pool_none();
 }
 
-/* Rule 7: a line still in stdout's buffer at the fork is printed once. */
+/* stdout is flushed before the fork (pool.h, at pool_create): a line still
+ * in its buffer is printed once. */
 static void test_flush_before_fork(void)
 {
     fflush(stdout);
