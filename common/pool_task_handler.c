@@ -75,9 +75,8 @@ int receive_worker(pool_t *pool, int flags)
         close(fds[0]);
         close(fds[1]);
     }
-    bool unsent;
-    if (rep.pid > 0) /* it would exit at end of file; this is sooner */
-        send_kill(pool, rep.pid, &unsent);
+    /* A half-made worker needs no KILL: nobody holds the other end of its
+     * task pipe, so it exits at end of file, and the server reaps it. */
     if (asked)
         w->spawning = false;
     errno = err;

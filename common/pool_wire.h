@@ -79,8 +79,8 @@ void forkserver_main(const pool_config *config, int sock, int death_fd, pid_t pa
  * sends one request and returns 0, or -1 with errno set. forkserver_receive
  * takes one answer to SPAWN: 1 with both descriptors in fds (above stdio,
  * close-on-exec); 0 when none is there yet (MSG_DONTWAIT in flags); -1 with
- * errno set when it brought no worker, and then rep->pid, if not 0, names a
- * half-made worker to kill; -2 when the server is gone. */
+ * errno set when it brought no worker (a half-made one exits at end of
+ * file); -2 when the server is gone. */
 int forkserver_ask(int sock, const request *req, int flags);
 int forkserver_receive(int sock, int flags, reply *rep, int fds[2]);
 

@@ -7,7 +7,7 @@
 # helgrind runs HELGRIND_TESTS; any reported race, lock-order or pthread
 # misuse in any process fails the target. repeat stops a test at its first
 # failure.
-# Under Valgrind the tests shrink their sizes themselves (fault_util.h).
+# Under Valgrind the tests shrink their sizes themselves (tests/fault/where.c).
 
 HELGRIND_TESTS ?= fault_threads fault_nested fault_callback_stall fault_callback_fail \
                   fault_misuse fault_terminate fault_idle_kill
