@@ -55,4 +55,27 @@ static inline int check_done(const char *name)
     return check_failures ? 1 : 0;
 }
 
+/* CHECK_SANITIZED is 1 in an ASan or TSan build. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define CHECK_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CHECK_SANITIZED 1
+#endif
+#ifndef CHECK_SANITIZED
+#define CHECK_SANITIZED 0
+#endif
+
+/* Whether the test runs slower than plain: under a sanitizer, or under
+ * Valgrind, which preloads its own library; the sanitizer targets and
+ * memcheck also set POOL_NO_RSS_CHECK. Time bounds grow there. */
+static inline int check_instrumented(void)
+{
+    const char *p = getenv("LD_PRELOAD");
+    return CHECK_SANITIZED || (p && strstr(p, "vgpreload")) || getenv("POOL_NO_RSS_CHECK");
+}
+
 #endif

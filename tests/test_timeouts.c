@@ -13,26 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#endif
-
-/* Slower under a sanitizer or Valgrind, which preloads its own library;
- * the sanitizer targets and memcheck also set POOL_NO_RSS_CHECK. */
-static bool instrumented(void)
-{
-#ifdef SANITIZED
-    return true;
-#else
-    const char *p = getenv("LD_PRELOAD");
-    return (p && strstr(p, "vgpreload")) || getenv("POOL_NO_RSS_CHECK");
-#endif
-}
 
 #define NS 1000000000LL
 #define WATCH_NS (15 * NS) /* beyond every bound below, even under Valgrind */
@@ -118,7 +98,7 @@ static const wait_case cases[] = {
 
 int main(void)
 {
-    const bool slow = instrumented();
+    const bool slow = check_instrumented();
     const double late = slow ? 5.0 : 1.0; /* a generous bound, not a measure */
     pool_t *pool;
     pool_result *pending = NULL;

@@ -16,26 +16,6 @@
 #define WAITERS 8
 #define ROUNDS 3
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#endif
-
-/* Slower under a sanitizer or Valgrind, which preloads its own library;
- * the sanitizer targets and memcheck also set POOL_NO_RSS_CHECK. */
-static bool instrumented(void)
-{
-#ifdef SANITIZED
-    return true;
-#else
-    const char *p = getenv("LD_PRELOAD");
-    return (p && strstr(p, "vgpreload")) || getenv("POOL_NO_RSS_CHECK");
-#endif
-}
 
 static long long now_ns(void)
 {
@@ -103,7 +83,7 @@ static void *wait_on_handle(void *arg)
 /* rank[i]: the place of handle i in the order the handles finish. */
 static void run_round(pool_t *pool, int round, const int rank[WAITERS])
 {
-    const bool slow = instrumented();
+    const bool slow = check_instrumented();
     const long gap_ms = slow ? 250 : 60;
     const long long bound = (slow ? 10 : 2) * 1000000000LL;
     waiter w[WAITERS];
