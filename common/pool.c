@@ -71,6 +71,8 @@ static void pool_free(pool_t *pool)
     pthread_mutex_destroy(&pool->join_lock);
     pthread_cond_destroy(&pool->result_handler_cv);
     pthread_cond_destroy(&pool->ready_cv);
+    if (pool->trace)
+        trace_close(pool->trace);
     free(pool->workers);
     free(pool->pfds);
     free(pool);
@@ -114,6 +116,11 @@ int pool_create(pool_t **out, const pool_config *config)
         pool->processes = 1;
     pool->workers = xcalloc((size_t)pool->processes, sizeof *pool->workers);
     pool->pfds = xcalloc((size_t)(3 + 2 * pool->processes), sizeof *pool->pfds);
+    /* The workers learn that they are traced from config.trace. */
+    const char *trace = cfg.trace ? cfg.trace : getenv("POOL_TRACE");
+    if (trace && trace[0])
+        pool->trace = trace_open(trace, &pool->trace_no);
+    pool->config.trace = pool->trace ? trace_path(pool->trace) : NULL;
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->join_lock, NULL);
     pthread_cond_init(&pool->result_handler_cv, NULL);
@@ -167,6 +174,14 @@ int pool_create(pool_t **out, const pool_config *config)
     errno = saved;
     if (pool->server_pid < 0)
         return create_failed(pool);
+    if (pool->trace) {
+        char name[32] = "fork server";
+        if (pool->trace_no > 1)
+            snprintf(name, sizeof name, "fork server (pool %d)", pool->trace_no);
+        trace_name(pool->trace, pool->server_pid, pool->server_pid, false, name);
+        trace_event(pool, 'i', "pool_create", 0, trace_now(), 0, ",\"processes\":%ld",
+                    pool->processes);
+    }
 
     /* Here the answers are awaited; the task handler takes later ones in
      * its poll loop. */
@@ -198,6 +213,20 @@ long pool_processes(const pool_t *pool)
 }
 
 /* ---- Submitting -------------------------------------------------------- */
+
+/* Numbers a traced job and records its submission; pool->lock is held. */
+static void trace_submit(pool_t *pool, struct pool_result *job)
+{
+    static const char *const kinds[] = {"apply", "map", "starmap"};
+    job->trace_job = ++pool->jobs_made;
+    if (job->opts.callback || job->opts.error_callback) {
+        job->ends = xcalloc(job->n_items, sizeof *job->ends);
+        job->flow_base = trace_flow_ids(pool->trace, job->n_items);
+    }
+    trace_event(pool, 'i', "submit", 0, trace_now(), 0,
+                ",\"job\":%lu,\"kind\":\"%s\",\"items\":%zu", job->trace_job, kinds[job->mode],
+                job->n_items);
+}
 
 static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value input,
                   const pool_opts *opts, pool_result **result)
@@ -251,6 +280,8 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
     if (pool->jobs)
         pool->jobs->prev = job;
     pool->jobs = job;
+    if (pool->trace)
+        trace_submit(pool, job);
     if (job->n_items == 0) {
         job_finish(pool, job); /* an empty map is done at once */
     } else {
@@ -284,6 +315,8 @@ int pool_starmap_async(pool_t *pool, pool_task_fn fn, pool_value items,
     return submit(pool, fn, STARMAP, items, opts, result);
 }
 
+static int wait_for(pool_result *result, double timeout, const char *call);
+
 /* The blocking forms: submit, wait, and move the outcome to the caller. */
 static int blocking(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value input,
                     const pool_opts *opts, pool_value *out)
@@ -302,7 +335,7 @@ static int blocking(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value in
     int rc = submit(pool, fn, mode, input, opts, &r);
     if (rc != POOL_OK)
         return rc;
-    pool_result_wait(r, POOL_FOREVER);
+    wait_for(r, POOL_FOREVER, "get");
     pthread_mutex_lock(&pool->lock);
     rc = r->status;
     r->retrieved = true; /* the caller gets the error in *out */
@@ -348,6 +381,8 @@ int pool_close(pool_t *pool)
         task_handler_wake(pool);
     }
     pthread_mutex_unlock(&pool->lock);
+    if (pool->trace)
+        trace_event(pool, 'i', "close", 0, trace_now(), 0, NULL);
     return POOL_OK;
 }
 
@@ -355,6 +390,8 @@ int pool_terminate(pool_t *pool)
 {
     if (!pool)
         return POOL_EINVAL;
+    if (pool->trace)
+        trace_event(pool, 'i', "terminate", 0, trace_now(), 0, NULL);
     pthread_mutex_lock(&pool->lock);
     pool->state = TERMINATE;
     task_handler_wake(pool);
@@ -376,6 +413,7 @@ int pool_join(pool_t *pool)
     if (state == RUN)
         return POOL_ERUNNING;
 
+    long long start = pool->trace ? trace_now() : 0;
     pthread_mutex_lock(&pool->join_lock);
     if (!pool->joined) {
         pthread_join(pool->task_handler_thread, NULL);
@@ -385,6 +423,10 @@ int pool_join(pool_t *pool)
         pool->joined = true;
     }
     pthread_mutex_unlock(&pool->join_lock);
+    if (pool->trace) {
+        trace_event(pool, 'X', "join", 0, start, trace_now() - start, NULL);
+        trace_flush(pool->trace);
+    }
     return POOL_OK;
 }
 
@@ -412,11 +454,12 @@ void pool_destroy(pool_t *pool)
 
 /* ---- Handles ----------------------------------------------------------- */
 
-int pool_result_wait(pool_result *result, double timeout)
+/* pool_result_wait(), traced as call: "wait", or "get" for get and the
+ * blocking forms. */
+static int wait_for(pool_result *result, double timeout, const char *call)
 {
-    if (!result)
-        return POOL_EINVAL;
     pool_t *pool = result->pool;
+    long long start = pool->trace ? trace_now() : 0;
     pthread_mutex_lock(&pool->lock);
     if (!result->ready && on_result_handler_thread(pool)) {
         pthread_mutex_unlock(&pool->lock);
@@ -440,14 +483,24 @@ int pool_result_wait(pool_result *result, double timeout)
     }
     bool ready = result->ready;
     pthread_mutex_unlock(&pool->lock);
-    return ready ? POOL_OK : POOL_ETIMEDOUT;
+    rc = ready ? POOL_OK : POOL_ETIMEDOUT;
+    if (pool->trace) /* rc is the wait's; get adds the outcome's in its own */
+        trace_event(pool, 'X', "wait", 0, start, trace_now() - start,
+                    ",\"job\":%lu,\"call\":\"%s\",\"rc\":%d", result->trace_job, call,
+                    ready && strcmp(call, "get") == 0 ? result->status : rc);
+    return rc;
+}
+
+int pool_result_wait(pool_result *result, double timeout)
+{
+    return result ? wait_for(result, timeout, "wait") : POOL_EINVAL;
 }
 
 int pool_result_get(pool_result *result, double timeout, const pool_value **value)
 {
     if (!result || !value)
         return POOL_EINVAL;
-    int rc = pool_result_wait(result, timeout);
+    int rc = wait_for(result, timeout, "get");
     if (rc != POOL_OK)
         return rc;
     pthread_mutex_lock(&result->pool->lock);

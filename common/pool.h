@@ -120,6 +120,7 @@ typedef struct pool_config {
     void (*initializer)(void *initarg); /* runs once in each new worker */
     void *initarg;
     long maxtasksperchild;     /* replace a worker after this many chunks; 0: never */
+    const char *trace;         /* a trace file to write; NULL: $POOL_TRACE, if set */
 } pool_config;
 
 /* Creates a pool; config may be NULL for the defaults, as Pool() does.

@@ -114,6 +114,15 @@ static void send_chunk(worker *w, chunk *c)
     job->inflight++;
 }
 
+/* The chunk's send, traced on the task handler. */
+static void trace_send(pool_t *pool, worker *w, const chunk *c)
+{
+    if (pool->trace)
+        trace_event(pool, 'i', "send", 0, trace_now(), 0,
+                    ",\"job\":%lu,\"first\":%zu,\"count\":%zu,\"worker\":%d",
+                    c->job->trace_job, c->first, c->count, w->number);
+}
+
 void dispatch(pool_t *pool)
 {
     worker *w;
@@ -126,6 +135,7 @@ void dispatch(pool_t *pool)
             continue;
         }
         send_chunk(w, c);
+        trace_send(pool, w, c);
     }
 }
 
@@ -155,8 +165,35 @@ static void requeue(pool_t *pool, chunk *list)
     pool->retry = list;
 }
 
+/* A worker's end, traced on its lane: the task it died in, then its death
+ * or, after a STOP or its last chunk, its exit. */
+static void trace_end(pool_t *pool, worker *w, int status)
+{
+    long long now = trace_now();
+    chunk *c = w->head;
+    char at[64] = "";
+    if (w->noted && c) {
+        snprintf(at, sizeof at, ",\"job\":%lu,\"index\":%zu", c->job->trace_job, w->note_item);
+        trace_event(pool, 'X', "task", w->pid, w->note_ns, now - w->note_ns,
+                    "%s,\"died\":true", at);
+    }
+    bool died = w->why || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || w->noted;
+    if (WIFSIGNALED(status))
+        trace_event(pool, 'i', "worker_died", w->pid, now, 0,
+                    ",\"worker\":%d,\"pid\":%d,\"signal\":%d%s", w->number, (int)w->pid,
+                    WTERMSIG(status), at);
+    else
+        trace_event(pool, 'i', died ? "worker_died" : "worker_exited", w->pid, now, 0,
+                    ",\"worker\":%d,\"pid\":%d,\"status\":%d%s", w->number, (int)w->pid,
+                    WIFEXITED(status) ? WEXITSTATUS(status) : status, at);
+}
+
 void worker_lost(pool_t *pool, worker *w, int status)
 {
+    if (pool->trace)
+        trace_end(pool, w, status);
+    pid_t was = w->pid;
+    int was_number = w->number;
     chunk *c = w->head;
     if (c && maybe_started(w, c)) {
         char how[160], tasks[64];
@@ -183,7 +220,8 @@ void worker_lost(pool_t *pool, worker *w, int status)
     close(w->result_fd);
     free(w->out.data);
     free(w->in.data);
-    *w = (worker){.task_fd = -1, .result_fd = -1};
+    *w = (worker){.task_fd = -1, .result_fd = -1, .replaces = was,
+                  .replaces_number = was_number};
 }
 
 /* A result's header means that its worker read the whole chunk: it will
@@ -237,6 +275,10 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
         if (job->status != POOL_OK) /* a failed job keeps no more results */
             pool_value_free(&slots[i]);
     }
+    if (pool->trace)
+        trace_event(pool, 'i', "result", 0, trace_now(), 0,
+                    ",\"job\":%lu,\"first\":%zu,\"count\":%zu,\"worker\":%d",
+                    job->trace_job, c->first, c->count, w->number);
     job->items_done += c->count;
     job->inflight--;
     w->head = c->next;
@@ -245,6 +287,41 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     w->inflight--;
     free(c);
     job_check(pool, job);
+    return true;
+}
+
+/* Takes a traced worker's note that a task began or ended; false if it is
+ * malformed. An ended task becomes a slice on the worker's lane. */
+static bool take_note(pool_t *pool, worker *w, const frame_head *h, const unsigned char *body)
+{
+    chunk *c = w->head;
+    task_note n;
+    if (!pool->trace || !c || h->seq != c->seq || h->len < sizeof n ||
+        h->len > sizeof n + TRACE_RESULT_MAX)
+        return false;
+    memcpy(&n, body, sizeof n);
+    if (n.item >= c->count || n.ended > 1)
+        return false;
+    size_t index = c->first + n.item;
+    if (!n.ended) {
+        w->noted = true;
+        w->note_item = index;
+        w->note_ns = n.ns;
+        return true;
+    }
+    if (!w->noted || w->note_item != index)
+        return false;
+    w->noted = false;
+    char text[TRACE_RESULT_MAX + 1], quoted[2 * TRACE_RESULT_MAX + 8];
+    memcpy(text, body + sizeof n, h->len - sizeof n);
+    text[h->len - sizeof n] = '\0';
+    trace_quote(text, quoted, sizeof quoted);
+    bool failed = strncmp(text, "Error(", 6) == 0;
+    trace_event(pool, 'X', "task", w->pid, w->note_ns, n.ns - w->note_ns,
+                ",\"job\":%lu,\"index\":%zu,\"%s\":%s", c->job->trace_job, index,
+                failed ? "error" : "result", quoted);
+    if (c->job->ends)
+        c->job->ends[index] = (struct task_end){w->pid, n.ns};
     return true;
 }
 
@@ -279,7 +356,9 @@ void read_worker(pool_t *pool, worker *w)
                 buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
                 break;
             }
-            if (!whole || !store_results(pool, w, &h, w->in.data + used + sizeof h)) {
+            bool ok = whole && (h.mode == NOTE ? take_note(pool, w, &h, w->in.data + used + sizeof h)
+                                               : store_results(pool, w, &h, w->in.data + used + sizeof h));
+            if (!ok) {
                 kill_worker(pool, w, "sent a malformed result");
                 return;
             }

@@ -53,6 +53,15 @@ struct pool_result {
     bool ready;            /* callbacks have run; wait and get return */
     bool released;         /* the caller gave the handle back */
     bool retrieved;        /* get or successful revealed the outcome */
+    unsigned long trace_job;          /* traced: its number in the pool */
+    unsigned long long flow_base;     /* traced: item i's flow id is flow_base + i */
+    struct task_end *ends;            /* traced, with a callback: where each item ended */
+};
+
+/* Where and when a traced item's task ended, for the arrow to its callback. */
+struct task_end {
+    pid_t pid; /* 0: no result came */
+    long long ns;
 };
 
 /* The parent's view of one worker; only the task-handler thread uses it,
@@ -73,6 +82,11 @@ typedef struct worker {
     bool spawning;            /* asked the fork server for it; no answer yet */
     bool kill_pending;        /* a KILL request that found no room on the socket */
     const char *why;          /* why we killed it, for the error message */
+    bool noted;               /* traced: a task began and has not ended */
+    size_t note_item;         /* its item */
+    long long note_ns;        /* and when it began */
+    pid_t replaces;           /* traced: the dead worker this slot's next one replaces */
+    int replaces_number;
 } worker;
 
 struct pool {
@@ -101,6 +115,9 @@ struct pool {
     bool joined;
     pthread_mutex_t join_lock; /* one joiner at a time */
     pthread_t task_handler_thread, result_handler_thread;
+    struct tracer *trace;      /* NULL: untraced; set at create */
+    int trace_no;              /* its number in the trace file */
+    unsigned long jobs_made;   /* jobs submitted, to number them */
 };
 
 /* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */
@@ -147,5 +164,40 @@ void worker_lost(pool_t *pool, worker *w, int status);
 void *result_handler_main(void *pool);
 /* Whether the calling thread is this pool's result handler; no lock. */
 bool on_result_handler_thread(const pool_t *pool);
+/* Whether it is this pool's task handler; no lock. */
+bool on_task_handler_thread(const pool_t *pool);
+
+/* ---- The trace (pool_trace.c); any thread, with or without pool->lock --- */
+
+typedef struct tracer tracer;
+#define TRACE_REPR_MAX 400 /* a callback's value in the trace; a task's result gets 40 */
+
+/* CLOCK_MONOTONIC in nanoseconds: the same clock in every process. */
+long long trace_now(void);
+/* Opens path for a pool, or the file another pool of this process already
+ * writes there, and sets *pool_no; NULL, with one line on stderr, if it
+ * cannot be written. */
+tracer *trace_open(const char *path, int *pool_no);
+const char *trace_path(const tracer *t);
+/* Writes what is buffered; the last pool to close a tracer ends the file. */
+void trace_flush(tracer *t);
+void trace_close(tracer *t);
+/* n consecutive flow ids, unique in the file. */
+unsigned long long trace_flow_ids(tracer *t, size_t n);
+/* Names a process or thread in the trace, once. */
+void trace_name(tracer *t, pid_t pid, pid_t tid, bool is_thread, const char *name);
+/* One event of pool's: ph 'i' (instant) or 'X' (a slice of dur ns). pid 0
+ * means the calling thread, named by its role; else the worker pid's lane.
+ * args_fmt, if not NULL, adds fields after "pool": ",\"job\":%lu". */
+void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long ts,
+                 long long dur, const char *args_fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* An arrow from worker from's task end to the calling thread's callback. */
+void trace_flow(pool_t *pool, unsigned long long id, pid_t from, long long from_ts,
+                long long to_ts);
+/* A JSON string of s, quoted, cut to fit size. */
+void trace_quote(const char *s, char *out, size_t size);
+/* A JSON string of v's repr, at most max characters, ending "..." if cut. */
+void trace_repr(const pool_value *v, size_t max, char *out, size_t size);
 
 #endif

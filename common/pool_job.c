@@ -88,5 +88,6 @@ void job_free(pool_t *pool, struct pool_result *job)
     pool_value_free(&job->input);
     pool_value_free(&job->output);
     pool_value_free(&job->error);
+    free(job->ends);
     free(job);
 }

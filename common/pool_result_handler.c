@@ -5,11 +5,32 @@
  * run in the parent, on this one thread, one at a time. */
 #include "pool_internal.h"
 
+#include <string.h>
+
+/* A callback's slice in the trace, with what it got, and an arrow from
+ * the end of each task whose result it got. */
+static void trace_callback(struct pool_result *job, const char *what, const pool_value *arg,
+                           long long start)
+{
+    pool_t *pool = job->pool;
+    char value[2 * TRACE_REPR_MAX + 8];
+    trace_repr(arg, TRACE_REPR_MAX, value, sizeof value);
+    trace_event(pool, 'X', what, 0, start, trace_now() - start, ",\"job\":%lu,\"value\":%s",
+                job->trace_job, value);
+    for (size_t i = 0; job->ends && i < job->n_items; i++)
+        if (job->ends[i].pid)
+            trace_flow(pool, job->flow_base + i, job->ends[i].pid, job->ends[i].ns, start);
+}
+
 /* Runs a callback outside the lock; a failure is reported and kept. */
 static void run_callback(struct pool_result *job, pool_callback_fn cb,
                          const pool_value *arg, const char *which)
 {
+    long long start = job->pool->trace ? trace_now() : 0;
     pool_value r = cb(arg, job->opts.user_data);
+    if (job->pool->trace)
+        trace_callback(job, strcmp(which, "callback") == 0 ? "callback" : "error_callback", arg,
+                       start);
     if (r.type == POOL_ERROR) {
         report("pool: %s failed: %s", which, r.as.s);
         pool_value_free(&job->error);
@@ -51,6 +72,9 @@ void *result_handler_main(void *arg)
         bool unseen = false;
         pthread_mutex_lock(&pool->lock);
         job->ready = true;
+        if (pool->trace)
+            trace_event(pool, 'i', "ready", 0, trace_now(), 0, ",\"job\":%lu,\"ok\":%s",
+                        job->trace_job, job->status == POOL_OK ? "true" : "false");
         pthread_cond_broadcast(&pool->ready_cv);
         if (job->released) {
             unseen = job_unseen_failure(job, line);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,9 +31,29 @@ int ask_worker(pool_t *pool, long i, int flags)
                    .slot = (int)i};
     if (forkserver_ask(pool->server_fd, &req, flags) != 0)
         return -1;
-    pool->workers[i] = (worker){.number = req.number, .spawning = true, .task_fd = -1,
-                                .result_fd = -1};
+    worker *w = &pool->workers[i];
+    *w = (worker){.number = req.number, .spawning = true, .task_fd = -1, .result_fd = -1,
+                  .replaces = w->replaces, .replaces_number = w->replaces_number};
     return 0;
+}
+
+/* A new worker's lane, and what it replaces, in the trace. */
+static void trace_start(pool_t *pool, worker *w)
+{
+    char name[48];
+    if (pool->trace_no > 1)
+        snprintf(name, sizeof name, "PoolWorker-%d (pool %d)", w->number, pool->trace_no);
+    else
+        snprintf(name, sizeof name, "PoolWorker-%d", w->number);
+    trace_name(pool->trace, w->pid, w->pid, false, name);
+    trace_name(pool->trace, w->pid, w->pid, true, name);
+    long long now = trace_now();
+    trace_event(pool, 'i', "worker_started", w->pid, now, 0, ",\"worker\":%d,\"pid\":%d",
+                w->number, (int)w->pid);
+    if (w->replaces)
+        trace_event(pool, 'i', "worker_replaced", 0, now, 0,
+                    ",\"worker\":%d,\"pid\":%d,\"new_worker\":%d,\"new_pid\":%d",
+                    w->replaces_number, (int)w->replaces, w->number, (int)w->pid);
 }
 
 /* A request the socket has no room for is sent again by the loop. */
@@ -65,9 +86,13 @@ int receive_worker(pool_t *pool, int flags)
     bool asked = w && w->spawning && w->number == rep.number;
     if (rc == 1 && asked) {
         *w = (worker){.pid = rep.pid, .number = rep.number, .task_fd = fds[0],
-                      .result_fd = fds[1]};
+                      .result_fd = fds[1], .replaces = w->replaces,
+                      .replaces_number = w->replaces_number};
         fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
         fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
+        if (pool->trace)
+            trace_start(pool, w);
+        w->replaces = 0;
         return 1;
     }
     int err = rc == 1 ? EPROTO : errno;
@@ -245,9 +270,18 @@ static void receive_workers(pool_t *pool)
             time_reached(&pool->spawn_retry_at, SPAWN_RETRY_MS);
 }
 
+/* The thread a pool's task handler runs on knows its pool, for the trace. */
+static _Thread_local const pool_t *task_handler_of;
+
+bool on_task_handler_thread(const pool_t *pool)
+{
+    return task_handler_of == pool;
+}
+
 void *task_handler_main(void *arg)
 {
     pool_t *pool = arg;
+    task_handler_of = pool;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         if (pool->state == TERMINATE) {

@@ -29,7 +29,7 @@
 /* STOP is a message of its own: the worker exits on it. Shutdown must not
  * wait for end of file on the task pipe, since a child the program forked
  * may hold a copy of the pipe's other end. */
-enum mode { APPLY, MAP, STARMAP, STOP };
+enum mode { APPLY, MAP, STARMAP, STOP, NOTE };
 
 /* The header of every message on a task or result pipe. */
 typedef struct frame_head {
@@ -41,6 +41,17 @@ typedef struct frame_head {
     uint32_t mode;     /* enum mode: how values become arguments */
     uint32_t unused;
 } frame_head;
+
+/* A traced worker's note that a task began or ended, a message of mode
+ * NOTE on the result pipe (seq: the chunk). An end's body goes on with the
+ * repr of the result, at most TRACE_RESULT_MAX characters. A beginning is
+ * written at once, so a worker that dies mid-task still shows it. */
+typedef struct task_note {
+    int64_t ns;     /* CLOCK_MONOTONIC */
+    uint32_t item;  /* within the chunk */
+    uint32_t ended;
+} task_note;
+#define TRACE_RESULT_MAX 40
 
 /* ---- The fork server's socket and death pipe --------------------------- */
 

@@ -13,8 +13,29 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Runs one chunk: decodes each item, calls the task, encodes the result. */
-static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *out)
+/* A traced worker's note on a task; notes is NULL when untraced. */
+static void note(pool_buf *notes, uint64_t seq, uint32_t item, const pool_value *result)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    task_note n = {.ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, .item = item,
+                   .ended = result != NULL};
+    char text[TRACE_RESULT_MAX + 1] = "";
+    if (result && pool_value_repr(result, text, sizeof text) > TRACE_RESULT_MAX)
+        memcpy(text + TRACE_RESULT_MAX - 3, "...", 4); /* cut: it ends in "..." */
+    frame_head h = {.magic = FRAME_MAGIC, .len = sizeof n + strlen(text), .seq = seq,
+                    .mode = NOTE};
+    buf_reserve(notes, sizeof h + h.len);
+    memcpy(notes->data + notes->len, &h, sizeof h);
+    memcpy(notes->data + notes->len + sizeof h, &n, sizeof n);
+    memcpy(notes->data + notes->len + sizeof h + sizeof n, text, strlen(text));
+    notes->len += sizeof h + h.len;
+}
+
+/* Runs one chunk: decodes each item, calls the task, encodes the result.
+ * Traced, each task's beginning is sent at once, with the notes before it. */
+static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *out,
+                     pool_buf *notes, int result_fd)
 {
     pool_task_fn fn = (pool_task_fn)(uintptr_t)h->fn;
     frame_head reply = {.magic = FRAME_MAGIC, .count = h->count, .seq = h->seq};
@@ -29,6 +50,12 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
         if (k == 0)
             return -1;
         used += k;
+        if (notes) {
+            note(notes, h->seq, i, NULL);
+            if (write_all(result_fd, notes->data, notes->len) != 0)
+                return -2; /* the parent is gone */
+            notes->len = 0;
+        }
         if (h->mode == MAP)
             result = fn(&arg, 1);
         else if (arg.type == POOL_LIST)
@@ -39,6 +66,8 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             pool_value_free(&result);
             result = pool_error("the result nests lists more than %d deep", POOL_MAX_DEPTH);
         }
+        if (notes)
+            note(notes, h->seq, i, &result);
         pool_encode(out, &result);
         pool_value_free(&result);
         pool_value_free(&arg);
@@ -98,7 +127,8 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
     if (config->initializer)
         config->initializer(config->initarg);
 
-    pool_buf in = {0}, out = {0};
+    pool_buf in = {0}, out = {0}, notes = {0};
+    pool_buf *traced = config->trace ? &notes : NULL;
     long chunks = 0;
     frame_head h;
     int status = 0;
@@ -108,8 +138,11 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
     while (read_frame(task_fd, &in, &h)) {
         if (h.magic == FRAME_MAGIC && h.mode == STOP)
             break;
-        if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
-            run_chunk(&h, in.data + sizeof h, &out) != 0) {
+        int rc = h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ? -1
+                 : run_chunk(&h, in.data + sizeof h, &out, traced, result_fd);
+        if (rc == -2)
+            break;
+        if (rc != 0) {
             status = BAD_MESSAGE_STATUS;
             break;
         }
@@ -119,6 +152,9 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
          * the results of the quick ones before it. */
         fflush(stdout);
         fflush(stderr);
+        if (notes.len && write_all(result_fd, notes.data, notes.len) != 0)
+            break;
+        notes.len = 0;
         if (write_all(result_fd, out.data, out.len) != 0)
             break;
         out.len = 0;
@@ -129,5 +165,6 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
     fflush(stderr);
     free(in.data);
     free(out.data);
+    free(notes.data);
     _exit(status); /* not exit(): the parent's atexit handlers are not ours */
 }

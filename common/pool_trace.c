@@ -1,0 +1,325 @@
+/* pool_trace.c - the trace file. With POOL_TRACE=path in the environment,
+ * or pool_config.trace, the parent writes every step of a submission's
+ * life to path in the Chrome Trace Event Format (JSON), which Perfetto's UI
+ * and chrome://tracing open. Only the parent writes: a worker's task notes
+ * come with its results (pool_worker.c). docs/tracing.md lists the events.
+ *
+ * The file is "[", then one event per line, each after the first starting
+ * with a comma, then "]" whenever the last pool writing to it is destroyed.
+ * So the file is JSON while no pool runs, and a crashed program's file is
+ * whole lines up to where it stopped. Pools of one process that name the same path share
+ * one file and are told apart by their number, args.pool.
+ *
+ * The lock rule: a tracer's lock is a leaf. It is held only to append an
+ * event, and the pool lock may be held around it, never the reverse. */
+#include "pool_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FLUSH_AT 65536 /* bytes kept before a write(); a crash loses at most these */
+
+struct tracer {
+    pthread_mutex_t lock;
+    char *asked;         /* the path a pool named */
+    char *path;          /* the file written: asked, or asked.PID in a forked child */
+    int fd;              /* -1 while no pool writes */
+    pid_t owner;         /* the process that opened it; a forked child does not write here */
+    int users;           /* pools writing here now */
+    int pools;           /* pools that ever did, to number them */
+    bool started;        /* an event is written: the next one needs a comma */
+    pool_buf buf;
+    long long *named;    /* pids and tids whose name is written, as 2 * id + is_thread */
+    size_t n_named, cap_named;
+    unsigned long long flows; /* flow ids handed out */
+    struct tracer *next;
+};
+
+static pthread_mutex_t tracers_lock = PTHREAD_MUTEX_INITIALIZER; /* guards tracers */
+static struct tracer *tracers;
+
+long long trace_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Writes what is buffered; the caller holds t->lock. A failed write loses
+ * the events, not the program: tracing must never stop the pool. */
+static void flush_locked(tracer *t)
+{
+    if (t->fd >= 0 && t->buf.len && write_all(t->fd, t->buf.data, t->buf.len) != 0) {
+        report("pool: trace file %s: %s; tracing stops", t->path, strerror(errno));
+        close(t->fd);
+        t->fd = -1;
+    }
+    t->buf.len = 0;
+}
+
+/* Opens t's file for writing: new, or, for a later pool of the program,
+ * the finished file with its closing "]" taken off. The caller holds
+ * tracers_lock, and no pool writes to t. */
+static bool reopen(tracer *t)
+{
+    int fd = open(t->path, O_WRONLY | O_CLOEXEC | (t->started ? 0 : O_CREAT | O_TRUNC), 0644);
+    if (fd >= 0)
+        fd = fd_above_stdio(fd);
+    off_t end = fd >= 0 && t->started ? lseek(fd, 0, SEEK_END) : 0;
+    if (fd >= 0 && t->started && (end < 2 || ftruncate(fd, end - 2) != 0 ||
+                                  lseek(fd, end - 2, SEEK_SET) < 0)) {
+        close(fd);
+        fd = -1;
+        errno = end < 2 ? EINVAL : errno; /* not the file we ended */
+    }
+    if (fd < 0) {
+        report("pool: cannot write the trace file %s: %s; running untraced", t->path,
+               strerror(errno));
+        return false;
+    }
+    t->fd = fd;
+    if (!t->started) {
+        buf_reserve(&t->buf, 2);
+        memcpy(t->buf.data, "[\n", 2);
+        t->buf.len = 2;
+    }
+    return true;
+}
+
+tracer *trace_open(const char *path, int *pool_no)
+{
+    pthread_mutex_lock(&tracers_lock);
+    tracer *t = tracers;
+    while (t && !(t->owner == getpid() && strcmp(t->asked, path) == 0))
+        t = t->next;
+    if (!t) {
+        /* A child the program forked gets a file of its own: path.PID. */
+        bool inherited = false;
+        for (tracer *o = tracers; o; o = o->next)
+            inherited = inherited || strcmp(o->asked, path) == 0;
+        t = xcalloc(1, sizeof *t);
+        t->fd = -1;
+        t->asked = strdup(path);
+        if (!t->asked || (inherited ? asprintf(&t->path, "%s.%d", path, (int)getpid()) < 0
+                                    : !(t->path = strdup(path))))
+            abort(); /* out of memory is fatal, as everywhere in the pool */
+        pthread_mutex_init(&t->lock, NULL);
+        t->owner = getpid();
+        t->next = tracers;
+        tracers = t;
+    }
+    if (t->users == 0 && !reopen(t)) {
+        pthread_mutex_unlock(&tracers_lock);
+        return NULL;
+    }
+    t->users++;
+    *pool_no = ++t->pools;
+    pthread_mutex_unlock(&tracers_lock);
+    return t;
+}
+
+const char *trace_path(const tracer *t)
+{
+    return t->path; /* set once at open */
+}
+
+void trace_flush(tracer *t)
+{
+    pthread_mutex_lock(&t->lock);
+    flush_locked(t);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* The last pool to close ends the file, so it is JSON while no pool runs;
+ * the tracer stays listed, so a later pool of the program writes on. */
+void trace_close(tracer *t)
+{
+    pthread_mutex_lock(&tracers_lock);
+    pthread_mutex_lock(&t->lock);
+    if (--t->users == 0) {
+        buf_reserve(&t->buf, 2);
+        memcpy(t->buf.data + t->buf.len, "]\n", 2);
+        t->buf.len += 2;
+    }
+    flush_locked(t);
+    if (t->users == 0) {
+        if (t->fd >= 0)
+            close(t->fd);
+        t->fd = -1;
+        free(t->buf.data);
+        t->buf = (pool_buf){0};
+    }
+    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&tracers_lock);
+}
+
+unsigned long long trace_flow_ids(tracer *t, size_t n)
+{
+    pthread_mutex_lock(&t->lock);
+    unsigned long long first = t->flows + 1;
+    t->flows += n;
+    pthread_mutex_unlock(&t->lock);
+    return first;
+}
+
+/* Appends one event; the caller holds t->lock. */
+static void vappend(tracer *t, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n < 0) {
+        va_end(again);
+        return;
+    }
+    buf_reserve(&t->buf, (size_t)n + 3);
+    char *at = (char *)t->buf.data + t->buf.len;
+    if (t->started)
+        *at++ = ',';
+    vsnprintf(at, (size_t)n + 1, fmt, again);
+    va_end(again);
+    at[n] = '\n';
+    t->buf.len += (size_t)n + 1 + t->started;
+    t->started = true;
+    if (t->buf.len >= FLUSH_AT)
+        flush_locked(t);
+}
+
+static void append(tracer *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vappend(t, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes the name of a process (is_thread false) or thread once. */
+static void name_once(tracer *t, pid_t pid, pid_t tid, bool is_thread, const char *name)
+{
+    long long key = 2LL * (is_thread ? tid : pid) + is_thread;
+    for (size_t i = 0; i < t->n_named; i++)
+        if (t->named[i] == key)
+            return;
+    if (t->n_named == t->cap_named) {
+        t->cap_named = t->cap_named ? 2 * t->cap_named : 16;
+        long long *grown = realloc(t->named, t->cap_named * sizeof *grown);
+        if (!grown)
+            abort(); /* out of memory is fatal, as everywhere in the pool */
+        t->named = grown;
+    }
+    t->named[t->n_named++] = key;
+    char quoted[160];
+    trace_quote(name, quoted, sizeof quoted);
+    append(t, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":%s}}",
+           is_thread ? "thread_name" : "process_name", (int)pid, (int)tid, quoted);
+}
+
+void trace_name(tracer *t, pid_t pid, pid_t tid, bool is_thread, const char *name)
+{
+    pthread_mutex_lock(&t->lock);
+    name_once(t, pid, tid, is_thread, name);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* The calling thread's lane name: the pool's two threads by role, main by
+ * its place, any other by the name the program gave it. */
+static void thread_name(const pool_t *pool, char *name, size_t size)
+{
+    char suffix[24] = "";
+    if (pool->trace_no > 1)
+        snprintf(suffix, sizeof suffix, " (pool %d)", pool->trace_no);
+    if (on_task_handler_thread(pool))
+        snprintf(name, size, "task-handler%s", suffix);
+    else if (on_result_handler_thread(pool))
+        snprintf(name, size, "result-handler%s", suffix);
+    else if (gettid() == getpid())
+        snprintf(name, size, "main");
+    else if (pthread_getname_np(pthread_self(), name, size) != 0 || !name[0])
+        snprintf(name, size, "thread %d", (int)gettid());
+}
+
+/* Microseconds with three decimals: the format's unit, to the nanosecond. */
+#define US(ns) (ns) / 1000, (int)((ns) % 1000)
+
+void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long ts,
+                 long long dur, const char *args_fmt, ...)
+{
+    tracer *t = pool->trace;
+    char name[64], args[2 * TRACE_REPR_MAX + 256] = "";
+    pid_t tid = pid;
+    bool here = pid == 0;
+    if (here) {
+        pid = getpid();
+        tid = gettid();
+        thread_name(pool, name, sizeof name);
+    }
+    if (args_fmt) {
+        va_list ap;
+        va_start(ap, args_fmt);
+        vsnprintf(args, sizeof args, args_fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_lock(&t->lock);
+    if (here) {
+        name_once(t, pid, pid, false, "main");
+        name_once(t, pid, tid, true, name);
+    }
+    if (ph == 'X')
+        append(t, "{\"ph\":\"X\",\"cat\":\"pool\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,"
+                  "\"ts\":%lld.%03d,\"dur\":%lld.%03d,\"args\":{\"pool\":%d%s}}",
+               what, (int)pid, (int)tid, US(ts), US(dur), pool->trace_no, args);
+    else
+        append(t, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"pool\",\"name\":\"%s\",\"pid\":%d,"
+                  "\"tid\":%d,\"ts\":%lld.%03d,\"args\":{\"pool\":%d%s}}",
+               what, (int)pid, (int)tid, US(ts), pool->trace_no, args);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void trace_flow(pool_t *pool, unsigned long long id, pid_t from, long long from_ts,
+                long long to_ts)
+{
+    tracer *t = pool->trace;
+    pid_t pid = getpid(), tid = gettid();
+    pthread_mutex_lock(&t->lock);
+    append(t, "{\"ph\":\"s\",\"cat\":\"pool\",\"name\":\"result\",\"pid\":%d,\"tid\":%d,"
+              "\"ts\":%lld.%03d,\"id\":%llu}", (int)from, (int)from, US(from_ts), id);
+    append(t, "{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"pool\",\"name\":\"result\",\"pid\":%d,"
+              "\"tid\":%d,\"ts\":%lld.%03d,\"id\":%llu}", (int)pid, (int)tid, US(to_ts), id);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void trace_quote(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *s && n + 8 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
+void trace_repr(const pool_value *v, size_t max, char *out, size_t size)
+{
+    char text[TRACE_REPR_MAX + 4];
+    if (max > TRACE_REPR_MAX)
+        max = TRACE_REPR_MAX;
+    int n = pool_value_repr(v, text, max + 1);
+    if (n > (int)max)
+        memcpy(text + max - 3, "...", 4); /* cut: it ends in "..." */
+    trace_quote(text, out, size);
+}
