@@ -58,6 +58,9 @@ $(BUILD)/libfault.a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fault/*.c))
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libfault.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -o $@
 
+# test_trace runs tests/trace_expect.py, found through this.
+$(BUILD)/tests/test_trace.o: CFLAGS += -DTESTS_DIR='"$(CURDIR)/tests"'
+
 # CTest reads this file directly, so no CMakeLists.txt is needed.
 $(BUILD)/CTestTestfile.cmake: scripts/gen_ctest.sh $(wildcard scripts/ctest_*.sh) \
                               $(wildcard lessons/*.c tests/*.c expected_output/*) Makefile
