@@ -465,14 +465,19 @@ static pool_value t_burn(const pool_value *a, size_t n)
 
 /* ---- The C pool cases -------------------------------------------------- */
 
-static pool_t *new_pool(const sizes *sz)
+static pool_t *new_traced_pool(const sizes *sz, const char *trace)
 {
-    pool_config cfg = {.processes = sz->workers};
+    pool_config cfg = {.processes = sz->workers, .trace = trace};
     pool_t *p = NULL;
     ok(pool_create(&p, &cfg), "pool_create");
     if (pool_processes(p) != sz->workers)
         die("pool_processes says %ld, wanted %ld", pool_processes(p), sz->workers);
     return p;
+}
+
+static pool_t *new_pool(const sizes *sz)
+{
+    return new_traced_pool(sz, NULL);
 }
 
 static void end_pool(pool_t *p)
@@ -585,16 +590,30 @@ static double apply_batch(pool_t *p, long n)
     return t;
 }
 
-/* Microseconds per task. */
-static double case_apply(const sizes *sz)
+/* Microseconds per task, untraced and, in *traced, with a trace file
+ * written: batches of the two pools alternate, so a drift of the machine
+ * moves both figures alike. */
+static double case_apply(const sizes *sz, double *traced)
 {
-    pool_t *p = new_pool(sz);
+    char path[] = "/tmp/pool_bench_trace.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        die("mkstemp: %s", strerror(errno));
+    close(fd); /* the pool opens it by name */
+    pool_t *p = new_pool(sz), *q = new_traced_pool(sz, path);
     apply_batch(p, 200); /* warm up: workers running, memory touched */
-    double *v = xmalloc((size_t)sz->reps * sizeof *v);
-    for (int r = 0; r < sz->reps; r++)
+    apply_batch(q, 200);
+    double *v = xmalloc(2 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
+    for (int r = 0; r < sz->reps; r++) {
         v[r] = apply_batch(p, sz->tasks) / (double)sz->tasks * 1e6;
+        vt[r] = apply_batch(q, sz->tasks) / (double)sz->tasks * 1e6;
+    }
     end_pool(p);
+    end_pool(q);
+    if (unlink(path) != 0)
+        die("unlink %s: %s", path, strerror(errno));
     double m = median(v, sz->reps);
+    *traced = median(vt, sz->reps);
     free(v);
     return m;
 }
@@ -783,6 +802,7 @@ static rss_result case_rss(const sizes *sz)
 
 typedef struct figures {
     double start_ms, apply_us, map1_us, map_big_ips, bytes_mbs;
+    double apply_traced_us; /* case 2 with POOL_TRACE's file written */
     cpu_result cpu;
     rss_result rss;
 } figures;
@@ -1182,7 +1202,7 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN}};
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN}};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
                    .why = "--no-python"};
     const sizes *sz = &o->sz;
@@ -1203,7 +1223,7 @@ static void measure(const options *o, results *r)
     if (o->part[P_START])
         r->c.start_ms = case_start_stop(sz);
     if (o->part[P_APPLY])
-        r->c.apply_us = case_apply(sz);
+        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us);
     if (o->part[P_MAP1])
         r->c.map1_us = case_map1(sz);
     if (o->part[P_MAP])
@@ -1260,6 +1280,8 @@ static void print_cases(const options *o, const results *r, tally *n)
          AT_LEAST(ON_GAIN, 10, "x Python")},
         {"", same, "", c->apply_us, BLANK, FLOOR_ONLY, task_floor,
          AT_MOST(ON_VS_FLOOR, 4, "x floor")},
+        {"2t", "  the same, traced (floor: untraced)", "us/task", c->apply_traced_us, BLANK,
+         LOWER, c->apply_us, AT_MOST(ON_VS_FLOOR, 2, "x untraced")},
         {"3", map1, "us/task", c->map1_us, py->map1_us, LOWER, BLANK,
          AT_LEAST(ON_GAIN, 10, "x Python")},
         {"", same, "", c->map1_us, BLANK, FLOOR_ONLY, task_floor,

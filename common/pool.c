@@ -10,7 +10,8 @@
  *   pool_forkserver.c     the fork server process, which forks the workers;
  *   pool_worker.c         the worker process, which runs the tasks;
  *   pool_value.c          values and their wire format; pool_util.c, small
- *                         helpers every process uses.
+ *                         helpers every process uses;
+ *   pool_trace.c          the trace file, written by the parent's threads.
  * pool_internal.h holds the parent's state and its lock rule; pool_wire.h
  * what all processes share. docs/how-the-pool-works.md follows one
  * pool_map_async() through all of them.
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -73,6 +75,8 @@ static void pool_free(pool_t *pool)
     pthread_cond_destroy(&pool->ready_cv);
     if (pool->trace)
         trace_close(pool->trace);
+    if (pool->now)
+        munmap(pool->now, (size_t)pool->processes * sizeof *pool->now);
     free(pool->workers);
     free(pool->pfds);
     free(pool);
@@ -154,6 +158,17 @@ int pool_create(pool_t **out, const pool_config *config)
     }
     fcntl(pool->death_fd, F_SETFL, O_NONBLOCK);
 
+    if (pool->trace) { /* made before the fork server, so every worker shares it */
+        pool->now = mmap(NULL, (size_t)pool->processes * sizeof *pool->now,
+                         PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (pool->now == MAP_FAILED) {
+            pool->now = NULL;
+            close(sv[1]);
+            close(dp[1]);
+            return create_failed(pool);
+        }
+    }
+
     fflush(NULL); /* or the server and every worker would print it again */
     pid_t parent = getpid();
     pool->server_pid = fork();
@@ -163,10 +178,12 @@ int pool_create(pool_t **out, const pool_config *config)
         /* Only the configuration goes with it: the fork server and its
          * workers never see the parent's state. */
         pool_config config = pool->config;
+        task_now *now = pool->now;
+        long n_now = pool->processes;
         free(pool->workers);
         free(pool->pfds);
         free(pool);
-        forkserver_main(&config, sv[1], dp[1], parent);
+        forkserver_main(&config, now, n_now, sv[1], dp[1], parent);
     }
     int saved = errno;
     close(sv[1]);

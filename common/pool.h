@@ -137,7 +137,9 @@ typedef struct pool_config {
  * A child the program forks holds copies of the pool's descriptors, yet
  * delays neither join nor the workers' death when the parent dies. On
  * failure it returns POOL_ESYS with errno set, and leaves no process or
- * descriptor behind. */
+ * descriptor behind. With config->trace, or else $POOL_TRACE, naming a
+ * file, the pool writes every step of each submission there as a Chrome
+ * trace (docs/tracing.md); a file it cannot write costs one stderr line. */
 int pool_create(pool_t **pool, const pool_config *config);
 
 /* How many workers the pool keeps running. */

@@ -6,6 +6,7 @@
 #include "pool_internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,14 +171,19 @@ static void requeue(pool_t *pool, chunk *list)
 static void trace_end(pool_t *pool, worker *w, int status)
 {
     long long now = trace_now();
+    const task_now *running = &pool->now[w - pool->workers];
     chunk *c = w->head;
     char at[64] = "";
-    if (w->noted && c) {
-        snprintf(at, sizeof at, ",\"job\":%lu,\"index\":%zu", c->job->trace_job, w->note_item);
-        trace_event(pool, 'X', "task", w->pid, w->note_ns, now - w->note_ns,
+    /* The worker is gone, so what it left in running stays as it is. */
+    bool mid_task = running->pid == w->pid && atomic_load(&running->running) && c &&
+                    running->seq == c->seq && running->item < c->count;
+    if (mid_task) {
+        snprintf(at, sizeof at, ",\"job\":%lu,\"index\":%zu", c->job->trace_job,
+                 c->first + running->item);
+        trace_event(pool, 'X', "task", w->pid, running->ns, now - running->ns,
                     "%s,\"died\":true", at);
     }
-    bool died = w->why || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || w->noted;
+    bool died = w->why || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || mid_task;
     if (WIFSIGNALED(status))
         trace_event(pool, 'i', "worker_died", w->pid, now, 0,
                     ",\"worker\":%d,\"pid\":%d,\"signal\":%d%s", w->number, (int)w->pid,
@@ -290,8 +296,8 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     return true;
 }
 
-/* Takes a traced worker's note that a task began or ended; false if it is
- * malformed. An ended task becomes a slice on the worker's lane. */
+/* Takes a traced worker's note on a task it ran, a slice on its lane;
+ * false if it is malformed. */
 static bool take_note(pool_t *pool, worker *w, const frame_head *h, const unsigned char *body)
 {
     chunk *c = w->head;
@@ -300,28 +306,19 @@ static bool take_note(pool_t *pool, worker *w, const frame_head *h, const unsign
         h->len > sizeof n + TRACE_RESULT_MAX)
         return false;
     memcpy(&n, body, sizeof n);
-    if (n.item >= c->count || n.ended > 1)
+    if (n.item >= c->count)
         return false;
     size_t index = c->first + n.item;
-    if (!n.ended) {
-        w->noted = true;
-        w->note_item = index;
-        w->note_ns = n.ns;
-        return true;
-    }
-    if (!w->noted || w->note_item != index)
-        return false;
-    w->noted = false;
     char text[TRACE_RESULT_MAX + 1], quoted[2 * TRACE_RESULT_MAX + 8];
     memcpy(text, body + sizeof n, h->len - sizeof n);
     text[h->len - sizeof n] = '\0';
     trace_quote(text, quoted, sizeof quoted);
     bool failed = strncmp(text, "Error(", 6) == 0;
-    trace_event(pool, 'X', "task", w->pid, w->note_ns, n.ns - w->note_ns,
+    trace_event(pool, 'X', "task", w->pid, n.start_ns, n.end_ns - n.start_ns,
                 ",\"job\":%lu,\"index\":%zu,\"%s\":%s", c->job->trace_job, index,
                 failed ? "error" : "result", quoted);
     if (c->job->ends)
-        c->job->ends[index] = (struct task_end){w->pid, n.ns};
+        c->job->ends[index] = (struct task_end){w->pid, n.end_ns};
     return true;
 }
 

@@ -61,7 +61,7 @@ static void send_spawned(int sock, const request *req, pid_t pid, int err, int t
 /* Forks one worker; returns its pid, or 0 with *err set. Its pipes are
  * close-on-exec, so a program that a task runs does not hold them open
  * after the worker is gone. */
-static pid_t fork_worker(const pool_config *config, int number, const int keep[4],
+static pid_t fork_worker(const pool_config *config, int number, task_now *now, const int keep[4],
                          children *ch, int fds[4], int *err)
 {
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0) {
@@ -84,7 +84,7 @@ static pid_t fork_worker(const pool_config *config, int number, const int keep[4
         close(fds[1]);
         close(fds[2]);
         free(ch->pids); /* the worker keeps nothing of the server's */
-        worker_main(config, number, fds[0], fds[3]);
+        worker_main(config, number, now, fds[0], fds[3]);
     }
     if (pid < 0) {
         *err = errno;
@@ -143,7 +143,8 @@ static void server_descriptors(int *sock, int *death_fd)
  * or when the parent dies, which a pidfd tells even while a child of the
  * program holds a copy of the socket; then it kills and reaps the workers
  * it still has, so none is left for init. */
-void forkserver_main(const pool_config *config, int sock, int death_fd, pid_t parent)
+void forkserver_main(const pool_config *config, task_now *slots, long n_slots, int sock,
+                     int death_fd, pid_t parent)
 {
     prctl(PR_SET_NAME, "pool-forkserver");
     signal(SIGINT, SIG_IGN);  /* the parent decides when we stop */
@@ -194,7 +195,8 @@ void forkserver_main(const pool_config *config, int sock, int death_fd, pid_t pa
         }
         if (req.op == SPAWN && req.number > 0) {
             int fds[4] = {-1, -1, -1, -1}, err = 0;
-            pid_t pid = fork_worker(config, req.number, keep, &ch, fds, &err);
+            task_now *now = slots && req.slot >= 0 && req.slot < n_slots ? &slots[req.slot] : NULL;
+            pid_t pid = fork_worker(config, req.number, now, keep, &ch, fds, &err);
             send_spawned(sock, &req, pid, err, fds[1], fds[2]);
             for (int i = 0; i < 4; i++)
                 if (fds[i] >= 0)

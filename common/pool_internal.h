@@ -82,9 +82,6 @@ typedef struct worker {
     bool spawning;            /* asked the fork server for it; no answer yet */
     bool kill_pending;        /* a KILL request that found no room on the socket */
     const char *why;          /* why we killed it, for the error message */
-    bool noted;               /* traced: a task began and has not ended */
-    size_t note_item;         /* its item */
-    long long note_ns;        /* and when it began */
     pid_t replaces;           /* traced: the dead worker this slot's next one replaces */
     int replaces_number;
 } worker;
@@ -116,6 +113,7 @@ struct pool {
     pthread_mutex_t join_lock; /* one joiner at a time */
     pthread_t task_handler_thread, result_handler_thread;
     struct tracer *trace;      /* NULL: untraced; set at create */
+    task_now *now;             /* traced: each slot's worker's task, shared with it */
     int trace_no;              /* its number in the trace file */
     unsigned long jobs_made;   /* jobs submitted, to number them */
 };

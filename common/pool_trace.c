@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,37 @@ struct tracer {
 
 static pthread_mutex_t tracers_lock = PTHREAD_MUTEX_INITIALIZER; /* guards tracers */
 static struct tracer *tracers;
+
+/* getpid() and gettid() are system calls, and a traced task has about ten
+ * events: each thread keeps both, and a fork tells every thread to look
+ * again. */
+static atomic_uint forks;
+static void forked(void);
+static void register_fork(void)
+{
+    pthread_atfork(NULL, NULL, forked);
+}
+static _Thread_local struct { unsigned forks; bool known; pid_t pid, tid; } me;
+
+static void forked(void)
+{
+    atomic_fetch_add(&forks, 1);
+}
+
+static void who_am_i(pid_t *pid, pid_t *tid)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork);
+    unsigned now = atomic_load(&forks);
+    if (!me.known || me.forks != now) {
+        me.pid = getpid();
+        me.tid = gettid();
+        me.forks = now;
+        me.known = true;
+    }
+    *pid = me.pid;
+    *tid = me.tid;
+}
 
 long long trace_now(void)
 {
@@ -199,13 +231,21 @@ static void append(tracer *t, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Writes the name of a process (is_thread false) or thread once. */
-static void name_once(tracer *t, pid_t pid, pid_t tid, bool is_thread, const char *name)
+static bool named(const tracer *t, pid_t pid, pid_t tid, bool is_thread)
 {
     long long key = 2LL * (is_thread ? tid : pid) + is_thread;
     for (size_t i = 0; i < t->n_named; i++)
         if (t->named[i] == key)
-            return;
+            return true;
+    return false;
+}
+
+/* Writes the name of a process (is_thread false) or thread once. */
+static void name_once(tracer *t, pid_t pid, pid_t tid, bool is_thread, const char *name)
+{
+    long long key = 2LL * (is_thread ? tid : pid) + is_thread;
+    if (named(t, pid, tid, is_thread))
+        return;
     if (t->n_named == t->cap_named) {
         t->cap_named = t->cap_named ? 2 * t->cap_named : 16;
         long long *grown = realloc(t->named, t->cap_named * sizeof *grown);
@@ -229,7 +269,7 @@ void trace_name(tracer *t, pid_t pid, pid_t tid, bool is_thread, const char *nam
 
 /* The calling thread's lane name: the pool's two threads by role, main by
  * its place, any other by the name the program gave it. */
-static void thread_name(const pool_t *pool, char *name, size_t size)
+static void thread_name(const pool_t *pool, char *name, size_t size, pid_t pid, pid_t tid)
 {
     char suffix[24] = "";
     if (pool->trace_no > 1)
@@ -238,10 +278,10 @@ static void thread_name(const pool_t *pool, char *name, size_t size)
         snprintf(name, size, "task-handler%s", suffix);
     else if (on_result_handler_thread(pool))
         snprintf(name, size, "result-handler%s", suffix);
-    else if (gettid() == getpid())
+    else if (tid == pid)
         snprintf(name, size, "main");
     else if (pthread_getname_np(pthread_self(), name, size) != 0 || !name[0])
-        snprintf(name, size, "thread %d", (int)gettid());
+        snprintf(name, size, "thread %d", (int)tid);
 }
 
 /* Microseconds with three decimals: the format's unit, to the nanosecond. */
@@ -254,11 +294,8 @@ void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long t
     char name[64], args[2 * TRACE_REPR_MAX + 256] = "";
     pid_t tid = pid;
     bool here = pid == 0;
-    if (here) {
-        pid = getpid();
-        tid = gettid();
-        thread_name(pool, name, sizeof name);
-    }
+    if (here)
+        who_am_i(&pid, &tid);
     if (args_fmt) {
         va_list ap;
         va_start(ap, args_fmt);
@@ -266,7 +303,8 @@ void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long t
         va_end(ap);
     }
     pthread_mutex_lock(&t->lock);
-    if (here) {
+    if (here && !named(t, pid, tid, true)) {
+        thread_name(pool, name, sizeof name, pid, tid);
         name_once(t, pid, pid, false, "main");
         name_once(t, pid, tid, true, name);
     }
@@ -285,7 +323,8 @@ void trace_flow(pool_t *pool, unsigned long long id, pid_t from, long long from_
                 long long to_ts)
 {
     tracer *t = pool->trace;
-    pid_t pid = getpid(), tid = gettid();
+    pid_t pid, tid;
+    who_am_i(&pid, &tid);
     pthread_mutex_lock(&t->lock);
     append(t, "{\"ph\":\"s\",\"cat\":\"pool\",\"name\":\"result\",\"pid\":%d,\"tid\":%d,"
               "\"ts\":%lld.%03d,\"id\":%llu}", (int)from, (int)from, US(from_ts), id);

@@ -42,16 +42,26 @@ typedef struct frame_head {
     uint32_t unused;
 } frame_head;
 
-/* A traced worker's note that a task began or ended, a message of mode
- * NOTE on the result pipe (seq: the chunk). An end's body goes on with the
- * repr of the result, at most TRACE_RESULT_MAX characters. A beginning is
- * written at once, so a worker that dies mid-task still shows it. */
+/* A traced worker's note on a task it ran, a message of mode NOTE on the
+ * result pipe (seq: the chunk), sent with the chunk's results. Its body
+ * goes on with the repr of the result, at most TRACE_RESULT_MAX characters. */
 typedef struct task_note {
-    int64_t ns;     /* CLOCK_MONOTONIC */
-    uint32_t item;  /* within the chunk */
-    uint32_t ended;
+    int64_t start_ns, end_ns; /* CLOCK_MONOTONIC */
+    uint32_t item;            /* within the chunk */
+    uint32_t unused;
 } task_note;
 #define TRACE_RESULT_MAX 40
+
+/* What a traced worker runs now, in memory shared with the parent, one per
+ * slot: so a worker that dies mid-task still shows when the task began,
+ * at the cost of no write and no wakeup. running is set last. */
+typedef struct task_now {
+    pid_t pid;
+    uint32_t item;
+    uint64_t seq;
+    int64_t ns;
+    _Atomic uint32_t running;
+} task_now;
 
 /* ---- The fork server's socket and death pipe --------------------------- */
 
@@ -81,10 +91,11 @@ typedef struct death {
 } death;
 
 /* The two processes' entry points; neither returns. */
-void worker_main(const pool_config *config, int number, int task_fd, int result_fd)
-    __attribute__((noreturn));
-void forkserver_main(const pool_config *config, int sock, int death_fd, pid_t parent)
-    __attribute__((noreturn));
+/* now and slots are NULL when untraced. */
+void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
+                 int result_fd) __attribute__((noreturn));
+void forkserver_main(const pool_config *config, task_now *slots, long n_slots, int sock,
+                     int death_fd, pid_t parent) __attribute__((noreturn));
 
 /* The parent's side of the socket (pool_forkserver.c). forkserver_ask
  * sends one request and returns 0, or -1 with errno set. forkserver_receive

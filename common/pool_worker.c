@@ -5,6 +5,7 @@
 #include "pool_wire.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +14,20 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A traced worker's note on a task; notes is NULL when untraced. */
-static void note(pool_buf *notes, uint64_t seq, uint32_t item, const pool_value *result)
+static int64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    task_note n = {.ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, .item = item,
-                   .ended = result != NULL};
-    char text[TRACE_RESULT_MAX + 1] = "";
-    if (result && pool_value_repr(result, text, sizeof text) > TRACE_RESULT_MAX)
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A traced worker's note on a task it ran, sent with the chunk's results. */
+static void note(pool_buf *notes, uint64_t seq, uint32_t item, int64_t start,
+                 const pool_value *result)
+{
+    task_note n = {.start_ns = start, .end_ns = now_ns(), .item = item};
+    char text[TRACE_RESULT_MAX + 1];
+    if (pool_value_repr(result, text, sizeof text) > TRACE_RESULT_MAX)
         memcpy(text + TRACE_RESULT_MAX - 3, "...", 4); /* cut: it ends in "..." */
     frame_head h = {.magic = FRAME_MAGIC, .len = sizeof n + strlen(text), .seq = seq,
                     .mode = NOTE};
@@ -33,9 +39,10 @@ static void note(pool_buf *notes, uint64_t seq, uint32_t item, const pool_value 
 }
 
 /* Runs one chunk: decodes each item, calls the task, encodes the result.
- * Traced, each task's beginning is sent at once, with the notes before it. */
+ * Traced (now is not NULL), each task is noted: in now while it runs, and
+ * in notes once it is done. */
 static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *out,
-                     pool_buf *notes, int result_fd)
+                     task_now *now, pool_buf *notes)
 {
     pool_task_fn fn = (pool_task_fn)(uintptr_t)h->fn;
     frame_head reply = {.magic = FRAME_MAGIC, .count = h->count, .seq = h->seq};
@@ -50,11 +57,13 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
         if (k == 0)
             return -1;
         used += k;
-        if (notes) {
-            note(notes, h->seq, i, NULL);
-            if (write_all(result_fd, notes->data, notes->len) != 0)
-                return -2; /* the parent is gone */
-            notes->len = 0;
+        int64_t start = 0;
+        if (now) {
+            start = now_ns();
+            now->item = i;
+            now->seq = h->seq;
+            now->ns = start;
+            atomic_store(&now->running, 1);
         }
         if (h->mode == MAP)
             result = fn(&arg, 1);
@@ -66,8 +75,10 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             pool_value_free(&result);
             result = pool_error("the result nests lists more than %d deep", POOL_MAX_DEPTH);
         }
-        if (notes)
-            note(notes, h->seq, i, &result);
+        if (now) {
+            atomic_store(&now->running, 0);
+            note(notes, h->seq, i, start, &result);
+        }
         pool_encode(out, &result);
         pool_value_free(&result);
         pool_value_free(&arg);
@@ -100,7 +111,8 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
     }
 }
 
-void worker_main(const pool_config *config, int number, int task_fd, int result_fd)
+void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
+                 int result_fd)
 {
     char name[32]; /* the kernel keeps the first 15 bytes */
     snprintf(name, sizeof name, "PoolWorker-%d", number);
@@ -128,7 +140,8 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
         config->initializer(config->initarg);
 
     pool_buf in = {0}, out = {0}, notes = {0};
-    pool_buf *traced = config->trace ? &notes : NULL;
+    if (now)
+        now->pid = getpid();
     long chunks = 0;
     frame_head h;
     int status = 0;
@@ -138,11 +151,8 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
     while (read_frame(task_fd, &in, &h)) {
         if (h.magic == FRAME_MAGIC && h.mode == STOP)
             break;
-        int rc = h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ? -1
-                 : run_chunk(&h, in.data + sizeof h, &out, traced, result_fd);
-        if (rc == -2)
-            break;
-        if (rc != 0) {
+        if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
+            run_chunk(&h, in.data + sizeof h, &out, now, &notes) != 0) {
             status = BAD_MESSAGE_STATUS;
             break;
         }
@@ -152,12 +162,15 @@ void worker_main(const pool_config *config, int number, int task_fd, int result_
          * the results of the quick ones before it. */
         fflush(stdout);
         fflush(stderr);
-        if (notes.len && write_all(result_fd, notes.data, notes.len) != 0)
+        if (notes.len) { /* one write: one wakeup of the parent */
+            buf_reserve(&notes, out.len);
+            memcpy(notes.data + notes.len, out.data, out.len);
+            notes.len += out.len;
+        }
+        pool_buf *send = notes.len ? &notes : &out;
+        if (write_all(result_fd, send->data, send->len) != 0)
             break;
-        notes.len = 0;
-        if (write_all(result_fd, out.data, out.len) != 0)
-            break;
-        out.len = 0;
+        out.len = notes.len = 0;
         if (config->maxtasksperchild && ++chunks >= config->maxtasksperchild)
             break;
     }
