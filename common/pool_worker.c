@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static pid_t self;
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -60,6 +62,7 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
         int64_t start = 0;
         if (now) {
             start = now_ns();
+            now->pid = self; /* only now: a half-made worker of this slot writes nothing */
             now->item = i;
             now->seq = h->seq;
             now->ns = start;
@@ -140,8 +143,7 @@ void worker_main(const pool_config *config, int number, task_now *now, int task_
         config->initializer(config->initarg);
 
     pool_buf in = {0}, out = {0}, notes = {0};
-    if (now)
-        now->pid = getpid();
+    self = getpid();
     long chunks = 0;
     frame_head h;
     int status = 0;

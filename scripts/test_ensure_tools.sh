@@ -58,6 +58,10 @@ expect_run 1 check-only env FILECHECK="$nowhere" VALGRIND="$nowhere" "$tool" --c
 says check-only "Missing: FileCheck, valgrind."
 says check-only "sudo apt-get install --no-install-recommends llvm-99-tools valgrind"
 says check-only " valgrind"
+# The timelines' tools: chromium is named by a variable too.
+expect_run 1 check-chromium env CHROMIUM="$nowhere" "$tool" --check chromium xmllint jq
+says check-chromium "Missing: chromium."
+says check-chromium "sudo apt-get install --no-install-recommends chromium"
 
 if [ "$(id -u)" = 0 ]; then
     expect_run 1 dry-run env FILECHECK="$nowhere" CTEST="$nowhere" VALGRIND="$nowhere" \
