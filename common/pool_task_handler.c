@@ -315,9 +315,18 @@ void *task_handler_main(void *arg)
         }
         pthread_mutex_unlock(&pool->lock);
         write_late_report(pool);
-        if (poll(p, (nfds_t)(3 + 2 * pool->processes), timeout) < 0)
+        if (poll(p, (nfds_t)(3 + 2 * pool->processes), timeout) < 0) {
+            /* EINTR: nothing to take; loop again. Any other error comes back
+             * at once, every time: EINVAL when the program lowered
+             * RLIMIT_NOFILE below our count of entries. Then, after a short
+             * sleep, every descriptor is looked at, since nothing below
+             * blocks, so deaths are still taken and workers asked for. */
+            bool look = errno != EINTR;
+            if (look)
+                poll(NULL, 0, 10);
             for (long i = 0; i < 3 + 2 * pool->processes; i++)
-                p[i].revents = 0; /* EINTR: nothing to take; loop again */
+                p[i].revents = look && p[i].fd >= 0 ? p[i].events : 0;
+        }
         pthread_mutex_lock(&pool->lock);
 
         if (p[0].revents) {

@@ -50,7 +50,7 @@ typedef struct report {
 } report;
 
 enum { NOFILE_STEPS = 41, NPROC_STEPS = 10, VARIANTS = 3 };
-static report *reps; /* NOFILE_STEPS + VARIANTS + NPROC_STEPS of them */
+static report *reps; /* NOFILE_STEPS + VARIANTS + NPROC_STEPS + 1 of them */
 static _Atomic int *inits; /* workers started, counted by their initializer */
 static char where[96];     /* which child, for messages */
 
@@ -214,6 +214,32 @@ static void child_short_reply(report *r, int variant)
     fu_pool_close(pool, where);
 }
 
+/* A limit below the task handler's poll() entries (3 + 2 per worker): poll
+ * then fails with EINVAL, every time. The pool must still take the death of
+ * a worker and start another (whose reply the limit truncates). */
+static void child_below_poll(report *r)
+{
+    atomic_store(inits, 0);
+    pool_t *pool = fu_pool_open((pool_config){.processes = 4, .initializer = count_init});
+    if (!pool)
+        return;
+    fu_check_pool_works(pool, 100, where);
+    pid_t pids[8];
+    CHECK_EQ_INT(4, fu_worker_pids(pids, 8));
+    CHECK_EQ_INT(4, atomic_load(inits));
+    r->limit = 3 + 2 * 4 - 1;
+    /* From here until the limit is raised, the test opens no descriptor. */
+    set_soft(RLIMIT_NOFILE, (rlim_t)r->limit);
+    kill(pids[0], SIGKILL);
+    FU_WAIT_UNTIL(atomic_load(inits) > 4, 10);
+    set_soft(RLIMIT_NOFILE, RLIM_INFINITY);
+    CHECK(atomic_load(inits) > 4, "%s: no replacement was started in 10 s: the dead worker "
+          "was never taken", where);
+    CHECK_EQ_INT(4, fu_wait_workers(4, 10));
+    fu_check_pool_works(pool, 100, where);
+    fu_pool_close(pool, where);
+}
+
 /* Tasks (threads count against RLIMIT_NPROC) whose real uid is uid. */
 static int tasks_of(uid_t uid)
 {
@@ -273,7 +299,8 @@ static void run_child(int kind, int arg, report *r)
     memset(r, 0, sizeof *r);
     r->limit = kind == 0 ? fu_count_fds() + arg : 0;
     snprintf(where, sizeof where, "%s %+d",
-             kind == 0 ? "nofile" : kind == 1 ? "short reply, free" : "nproc", arg);
+             kind == 0 ? "nofile" : kind == 1 ? "short reply, free" : kind == 3 ? "below poll"
+                                                                              : "nproc", arg);
     fflush(NULL);
     pid_t kid = fork();
     if (kid == 0) {
@@ -284,6 +311,8 @@ static void run_child(int kind, int arg, report *r)
             child_nofile(r);
         else if (kind == 1)
             child_short_reply(r, arg);
+        else if (kind == 3)
+            child_below_poll(r);
         else
             child_nproc(r, arg);
         r->checks = check_count;
@@ -332,7 +361,7 @@ static void print_outcomes(const char *title, const report *r, int n)
 int main(void)
 {
     fu_become_subreaper();
-    reps = fu_shared((NOFILE_STEPS + VARIANTS + NPROC_STEPS) * sizeof *reps);
+    reps = fu_shared((NOFILE_STEPS + VARIANTS + NPROC_STEPS + 1) * sizeof *reps);
     inits = fu_shared(sizeof *inits);
     int fds0 = fu_count_fds();
     bool vg = fu_under_valgrind();
@@ -356,6 +385,9 @@ int main(void)
         for (int v = 0; v < VARIANTS; v++)
             run_child(1, v, &shortr[v]);
         print_outcomes("short fork-server reply (limit with 0, 1, 2 free)", shortr, VARIANTS);
+        report *below = nproc + NPROC_STEPS;
+        run_child(3, 0, below);
+        print_outcomes("a limit below the pool's poll() entries", below, 1);
     }
     /* A sanitizer may give each process a thread of its own: wider steps.
      * Valgrind kills its own process when a fork fails with no process to

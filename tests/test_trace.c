@@ -160,7 +160,10 @@ static void scenario_two_pools(void)
     expect("two_pools", path);
 }
 
-/* A child the program forks, with a pool of its own: path.PID, not path. */
+/* A child the program forks, with a pool of its own: path.PID, not path.
+ * The parent's first pool is gone before the fork (ThreadSanitizer allows
+ * no thread after a fork of a threaded process), yet the file is still the
+ * parent's: its next pool writes on in it. */
 static void scenario_fork(void)
 {
     char path[128], child_path[160];
@@ -168,6 +171,8 @@ static void scenario_fork(void)
     pool_t *pool = fu_pool_open((pool_config){.processes = 1, .trace = path});
     if (!pool)
         return;
+    fu_check_pool_works(pool, 2, "fork: parent's first pool");
+    fu_pool_close(pool, "fork: parent's first pool");
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -187,8 +192,11 @@ static void scenario_fork(void)
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
               WEXITSTATUS(status) == 0,
           "fork: the child's pool failed (status %#x)", (unsigned)status);
-    fu_check_pool_works(pool, 3, "fork: parent");
-    fu_pool_close(pool, "fork");
+    pool = fu_pool_open((pool_config){.processes = 1, .trace = path});
+    if (pool) {
+        fu_check_pool_works(pool, 3, "fork: parent's second pool");
+        fu_pool_close(pool, "fork: parent's second pool");
+    }
     snprintf(child_path, sizeof child_path, "%s.%d", path, (int)pid);
     expect("fork_parent", path);
     expect("fork_child", child_path);

@@ -145,9 +145,12 @@ elif scenario == "two_pools":
     check(tids == {"result-handler"}, f"pool 1's result handler: {tids}")
     check(text.count("\n]\n") == 1 and text.endswith("]\n"), "the file is not ended once, at its end")
 elif scenario == "fork_parent":
-    common()
-    check(len(named("pool_create")) == 1 and not named("pool_create", 2),
-          "the child's pool wrote into the parent's file")
+    common(1)
+    common(2)
+    check(len(named("pool_create")) == 1 and len(named("pool_create", 2)) == 1
+          and not named("pool_create", 3), "the child's pool wrote into the parent's file")
+    check(len(named("submit", 2)) == 1 and not named("submit", 1, kind="apply"),
+          "the parent's two pools are not both in its file")
 elif scenario == "fork_child":
     common()
     check(named("submit", kind="apply"), "the child's pool traced nothing")
