@@ -6,9 +6,13 @@
 # one this copies the source tree into WORK_DIR (build/mutants by default),
 # applies the patch, builds the lessons its "Caught-by:" line names (by
 # number) and the tests its "Caught-by-test:" line names (program names in
-# tests/, e.g. fault_signals), and runs them; a patch needs at least one of
-# the two lines. The mutant is caught when a lesson check fails or a test
-# exits non-zero. A "Tries: N" line allows N runs per lesson, for a mutant
+# tests/, e.g. fault_signals), and runs them; its "Caught-by-trace:" line
+# names lessons (by number) whose trace check, scripts/run_trace_check.sh,
+# runs too. A patch needs at least one of the three lines. The mutant is
+# caught when a lesson check or a trace check fails or a test exits
+# non-zero. With MUTANTS_TRACE_ONLY=1, every mutant is judged by the trace
+# checks of all the lessons and nothing else, to show which of them the
+# trace checks catch as well; the run then fails only on a broken mutant. A "Tries: N" line allows N runs per lesson, for a mutant
 # whose symptom depends on timing; a test runs once, so it must catch its
 # mutant every time. Every lesson run has the time limit of its expected
 # file, every test run 120 s (a test that times out has caught its mutant).
@@ -59,6 +63,12 @@ build_tests() { # tree log test-names...
     timeout 300 make -C "$tree" -s BUILD=build "${@/#/build/tests/}" >"$log" 2>&1
 }
 
+# Runs one lesson with tracing on and checks its trace; returns its verdict.
+check_trace() { # tree lesson log
+    "$1/scripts/run_trace_check.sh" "$1/build/lessons/$2" "$1/build/trace/check_${2%%_*}.json" \
+        >"$3" 2>&1
+}
+
 # Runs one test in a tree; 124 from timeout means it hung. The -k is for a
 # test that ignores SIGTERM while its pool is stuck.
 run_test() { # tree test log
@@ -88,17 +98,35 @@ all_lessons=()
 for c in "$src"/lessons/[0-9][0-9]_*.c; do
     [ -e "$c" ] && all_lessons+=("$(basename "$c" .c)")
 done
+trace_only=${MUTANTS_TRACE_ONLY:-0}
+
+# A patch's lessons whose trace is checked, as names: every lesson when
+# MUTANTS_TRACE_ONLY=1.
+patch_traces() { # patch
+    local nn
+    if [ "$trace_only" = 1 ]; then
+        printf '%s\n' "${all_lessons[@]}"
+        return
+    fi
+    for nn in $(sed -n 's/^Caught-by-trace: //p' "$1"); do
+        lesson_name "$nn"
+    done
+}
 
 # The tests that the selected mutants name, each once: a fault test takes
 # seconds, so the base runs only those a mutant will need.
-all_tests=()
+all_tests=() all_traces=()
 for patch in "$src"/tests/mutants/*.patch; do
     case $(basename "$patch" .patch) in *"$only"*) ;; *) continue ;; esac
-    for t in $(patch_tests "$patch"); do
-        [ -e "$src/tests/$t.c" ] && all_tests+=("$t")
-    done
+    if [ "$trace_only" != 1 ]; then
+        for t in $(patch_tests "$patch"); do
+            [ -e "$src/tests/$t.c" ] && all_tests+=("$t")
+        done
+    fi
+    mapfile -t -O "${#all_traces[@]}" all_traces < <(patch_traces "$patch")
 done
 mapfile -t all_tests < <(printf '%s\n' "${all_tests[@]}" | sort -u | grep -v '^$')
+mapfile -t all_traces < <(printf '%s\n' "${all_traces[@]}" | sort -u | grep -v '^$')
 
 # ---- The unmutated tree must pass, or "caught" would mean nothing --------------
 
@@ -114,6 +142,13 @@ for l in "${all_lessons[@]}"; do
     if ! check_lesson "$base" "$l" "$work/base.$l.log"; then
         echo "mutants: $l fails without any mutant, so no mutant can be judged:"
         cat "$work/base.$l.log"
+        exit 1
+    fi
+done
+for l in "${all_traces[@]}"; do
+    if ! check_trace "$base" "$l" "$work/base.$l.trace.log"; then
+        echo "mutants: the trace check of $l fails without any mutant, so no mutant can be judged:"
+        cat "$work/base.$l.trace.log"
         exit 1
     fi
 done
@@ -148,10 +183,11 @@ for patch in "$src"/tests/mutants/*.patch; do
     lessons=()
     for nn in $(sed -n 's/^Caught-by: //p' "$patch"); do
         l=$(lesson_name "$nn")
-        [ -n "$l" ] && lessons+=("$l")
+        [ -n "$l" ] && [ "$trace_only" != 1 ] && lessons+=("$l")
     done
+    mapfile -t traces < <(patch_traces "$patch")
     tests=() missing=
-    for t in $(patch_tests "$patch"); do
+    [ "$trace_only" = 1 ] || for t in $(patch_tests "$patch"); do
         if [ -e "$src/tests/$t.c" ]; then
             tests+=("$t")
         else
@@ -163,8 +199,8 @@ for patch in "$src"/tests/mutants/*.patch; do
         broken=$((broken + 1))
         continue
     fi
-    if [ ${#lessons[@]} -eq 0 ] && [ ${#tests[@]} -eq 0 ]; then
-        echo "BROKEN    $name: its Caught-by: line names no lesson, and it has no Caught-by-test:"
+    if [ ${#lessons[@]} -eq 0 ] && [ ${#tests[@]} -eq 0 ] && [ ${#traces[@]} -eq 0 ]; then
+        echo "BROKEN    $name: its Caught-by: line names no lesson, and it has no Caught-by-test: or Caught-by-trace:"
         broken=$((broken + 1))
         continue
     fi
@@ -177,7 +213,8 @@ for patch in "$src"/tests/mutants/*.patch; do
         broken=$((broken + 1))
         continue
     fi
-    if { [ ${#lessons[@]} -gt 0 ] && ! build_lessons "$tree" "$work/$name.log" "${lessons[@]}"; } ||
+    if { [ $((${#lessons[@]} + ${#traces[@]})) -gt 0 ] &&
+        ! build_lessons "$tree" "$work/$name.log" "${lessons[@]}" "${traces[@]}"; } ||
         { [ ${#tests[@]} -gt 0 ] && ! build_tests "$tree" "$work/$name.log" "${tests[@]}"; }; then
         echo "BROKEN    $name: the mutant does not build (see $work/$name.log)"
         broken=$((broken + 1))
@@ -190,6 +227,16 @@ for patch in "$src"/tests/mutants/*.patch; do
             if ! check_lesson "$tree" "$l" "$work/$name.$l.log"; then
                 by="$l: $(grep -m 1 '^FAILED: ' "$work/$name.$l.log" | cut -c 9-)"
                 break 2
+            fi
+        done
+    done
+    for l in "${traces[@]}"; do
+        [ -n "$by" ] && break
+        for ((t = 1; t <= tries; t++)); do
+            if ! check_trace "$tree" "$l" "$work/$name.$l.trace.log"; then
+                by="trace_${l%%_*}: $(grep -m 1 -e '^FAILED ' -e '^run_trace_check:' \
+                    "$work/$name.$l.trace.log")"
+                break
             fi
         done
     done
@@ -207,6 +254,7 @@ for patch in "$src"/tests/mutants/*.patch; do
         passed=
         [ ${#lessons[@]} -gt 0 ] && passed="${lessons[*]} passed $tries time(s) each"
         [ ${#tests[@]} -gt 0 ] && passed="${passed:+$passed; }${tests[*]} passed"
+        [ ${#traces[@]} -gt 0 ] && passed="${passed:+$passed; }the traces of ${#traces[@]} lesson(s) passed"
         echo "SURVIVED  $name ($what): $passed"
         survived=$((survived + 1))
     fi
@@ -214,4 +262,8 @@ done
 
 echo "mutants: $caught caught, $survived survived${broken:+, $broken broken}" |
     sed 's/, 0 broken$//'
-[ "$survived" -eq 0 ] && [ "$broken" -eq 0 ] && [ "$caught" -gt 0 ]
+if [ "$trace_only" = 1 ]; then # survivors are expected: the trace checks are not the only ones
+    [ "$broken" -eq 0 ]
+else
+    [ "$survived" -eq 0 ] && [ "$broken" -eq 0 ] && [ "$caught" -gt 0 ]
+fi
