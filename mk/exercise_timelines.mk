@@ -21,10 +21,10 @@ $(EX_TL_DIR)/%.tsv: exercises/timelines/%.json scripts/trace_to_tsv.py
 	python3 scripts/trace_to_tsv.py $< > $@.tmp && mv $@.tmp $@
 
 # private: the pool and grader objects these programs need are built without it.
-$(EX_TL_PROG): $(EX_TL_TSV)
-$(EX_TL_PROG): private EX_FLAGS_plain += -DTIMELINES_DIR='"$(abspath $(EX_TL_DIR))"'
-$(EX_TL_PROG): private EX_FLAGS_tsan += -DTIMELINES_DIR='"$(abspath $(EX_TL_DIR))"'
-$(EX_TL_PROG): private EX_FLAGS_asan += -DTIMELINES_DIR='"$(abspath $(EX_TL_DIR))"'
+$(EX_TL_PROG): $(EX_TL_TSV) exercises/timelines/timeline.h
+$(EX_TL_PROG): private EX_FLAGS_plain += -DTIMELINES_DIR='"$(abspath $(EX_TL_DIR))"' -Iexercises/timelines
+$(EX_TL_PROG): private EX_FLAGS_tsan += -DTIMELINES_DIR='"$(abspath $(EX_TL_DIR))"' -Iexercises/timelines
+$(EX_TL_PROG): private EX_FLAGS_asan += -DTIMELINES_DIR='"$(abspath $(EX_TL_DIR))"' -Iexercises/timelines
 
 $(EX_TL_DIR)/record_09: exercises/timelines/record_09.c $(BUILD)/libcommon.a $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
