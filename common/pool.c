@@ -310,6 +310,7 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
         task_handler_wake(pool);
     }
     pthread_mutex_unlock(&pool->lock);
+    trace_flush_if_full(pool->trace);
     *result = job;
     return POOL_OK;
 }
@@ -501,10 +502,11 @@ static int wait_for(pool_result *result, double timeout, const char *call)
     bool ready = result->ready;
     pthread_mutex_unlock(&pool->lock);
     rc = ready ? POOL_OK : POOL_ETIMEDOUT;
-    if (pool->trace) /* rc is the wait's; get adds the outcome's in its own */
+    if (pool->trace) /* rc: for get, the outcome's code; for wait, the wait's */
         trace_event(pool, 'X', "wait", 0, start, trace_now() - start,
                     ",\"job\":%lu,\"call\":\"%s\",\"rc\":%d", result->trace_job, call,
                     ready && strcmp(call, "get") == 0 ? result->status : rc);
+    trace_flush_if_full(pool->trace);
     return rc;
 }
 

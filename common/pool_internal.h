@@ -177,8 +177,12 @@ long long trace_now(void);
  * cannot be written. */
 tracer *trace_open(const char *path, int *pool_no);
 const char *trace_path(const tracer *t);
-/* Writes what is buffered; the last pool to close a tracer ends the file. */
+/* Writes what is buffered; never with pool->lock held (the disk may be
+ * slow). The last pool to close a tracer ends the file. */
 void trace_flush(tracer *t);
+/* The same once the buffer is full; t may be NULL. Each pool thread and
+ * call that makes events calls it at its next moment without the lock. */
+void trace_flush_if_full(tracer *t);
 void trace_close(tracer *t);
 /* n consecutive flow ids, unique in the file. */
 unsigned long long trace_flow_ids(tracer *t, size_t n);

@@ -67,6 +67,7 @@ void *result_handler_main(void *arg)
             run_callback(job, job->opts.callback, &job->output, "callback");
         else if (job->status != POOL_OK && job->opts.error_callback)
             run_callback(job, job->opts.error_callback, &job->error, "error callback");
+        trace_flush_if_full(pool->trace);
 
         char line[UNSEEN_LINE];
         bool unseen = false;

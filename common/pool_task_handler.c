@@ -183,6 +183,7 @@ static void await_deaths(pool_t *pool)
         struct pollfd p = {.fd = pool->death_fd, .events = POLLIN};
         pthread_mutex_unlock(&pool->lock);
         write_late_report(pool);
+        trace_flush_if_full(pool->trace);
         poll(&p, 1, SPAWN_RETRY_MS); /* EINTR or a timeout: look again */
         pthread_mutex_lock(&pool->lock);
         collect_deaths(pool);
@@ -315,6 +316,7 @@ void *task_handler_main(void *arg)
         }
         pthread_mutex_unlock(&pool->lock);
         write_late_report(pool);
+        trace_flush_if_full(pool->trace);
         if (poll(p, (nfds_t)(3 + 2 * pool->processes), timeout) < 0) {
             /* EINTR: nothing to take; loop again. Any other error comes back
              * at once, every time: EINVAL when the program lowered

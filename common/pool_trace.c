@@ -11,7 +11,11 @@
  * one file and are told apart by their number, args.pool.
  *
  * The lock rule: a tracer's lock is a leaf. It is held only to append an
- * event, and the pool lock may be held around it, never the reverse. */
+ * event to the buffer, and the pool lock may be held around it. The file is
+ * written under the tracer's write_lock alone, which no thread takes with
+ * the pool lock held: a full buffer waits for a thread's next unlocked
+ * moment (trace_flush_if_full), so no pool thread waits on the disk with
+ * the pool lock held. Order: tracers_lock, write_lock, lock. */
 #include "pool_internal.h"
 
 #include <errno.h>
@@ -27,7 +31,9 @@
 #define FLUSH_AT 65536 /* bytes kept before a write(); a crash loses at most these */
 
 struct tracer {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;       /* guards what follows, but for fd */
+    pthread_mutex_t write_lock; /* one write at a time, in order; guards fd */
+    atomic_bool full;           /* buf has FLUSH_AT bytes or more */
     char *asked;         /* the path a pool named */
     char *path;          /* the file written: asked, or asked.PID in a forked child */
     int fd;              /* -1 while no pool writes */
@@ -83,16 +89,15 @@ long long trace_now(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Writes what is buffered; the caller holds t->lock. A failed write loses
- * the events, not the program: tracing must never stop the pool. */
-static void flush_locked(tracer *t)
+/* Writes data; the caller holds t->write_lock. A failed write loses the
+ * events, not the program: tracing must never stop the pool. */
+static void write_out(tracer *t, const pool_buf *data)
 {
-    if (t->fd >= 0 && t->buf.len && write_all(t->fd, t->buf.data, t->buf.len) != 0) {
+    if (t->fd >= 0 && data->len && write_all(t->fd, data->data, data->len) != 0) {
         report("pool: trace file %s: %s; tracing stops", t->path, strerror(errno));
         close(t->fd);
         t->fd = -1;
     }
-    t->buf.len = 0;
 }
 
 /* Opens t's file for writing: new, or, for a later pool of the program,
@@ -142,6 +147,7 @@ tracer *trace_open(const char *path, int *pool_no)
                                     : !(t->path = strdup(path))))
             abort(); /* out of memory is fatal, as everywhere in the pool */
         pthread_mutex_init(&t->lock, NULL);
+        pthread_mutex_init(&t->write_lock, NULL);
         t->owner = getpid();
         t->next = tracers;
         tracers = t;
@@ -161,11 +167,24 @@ const char *trace_path(const tracer *t)
     return t->path; /* set once at open */
 }
 
+/* Takes the buffer out under the tracer's lock and writes it outside. */
 void trace_flush(tracer *t)
 {
+    pthread_mutex_lock(&t->write_lock);
     pthread_mutex_lock(&t->lock);
-    flush_locked(t);
+    pool_buf out = t->buf;
+    t->buf = (pool_buf){0};
+    atomic_store(&t->full, false);
     pthread_mutex_unlock(&t->lock);
+    write_out(t, &out);
+    free(out.data);
+    pthread_mutex_unlock(&t->write_lock);
+}
+
+void trace_flush_if_full(tracer *t)
+{
+    if (t && atomic_load(&t->full))
+        trace_flush(t);
 }
 
 /* The last pool to close ends the file, so it is JSON while no pool runs;
@@ -179,15 +198,14 @@ void trace_close(tracer *t)
         memcpy(t->buf.data + t->buf.len, "]\n", 2);
         t->buf.len += 2;
     }
-    flush_locked(t);
-    if (t->users == 0) {
+    bool last = t->users == 0;
+    pthread_mutex_unlock(&t->lock);
+    trace_flush(t);
+    if (last) { /* no pool writes here now: no lock needed */
         if (t->fd >= 0)
             close(t->fd);
         t->fd = -1;
-        free(t->buf.data);
-        t->buf = (pool_buf){0};
     }
-    pthread_mutex_unlock(&t->lock);
     pthread_mutex_unlock(&tracers_lock);
 }
 
@@ -224,7 +242,7 @@ static void vappend(tracer *t, const char *fmt, va_list ap)
     t->buf.len += (size_t)n + 1 + t->started;
     t->started = true;
     if (t->buf.len >= FLUSH_AT)
-        flush_locked(t);
+        atomic_store(&t->full, true);
 }
 
 static void append(tracer *t, const char *fmt, ...)
@@ -342,7 +360,7 @@ static void event_end(tracer *t, char *at)
     t->buf.len = (size_t)(at - (char *)t->buf.data);
     t->started = true;
     if (t->buf.len >= FLUSH_AT)
-        flush_locked(t);
+        atomic_store(&t->full, true);
 }
 
 void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long ts,

@@ -2,7 +2,8 @@
  * Each scenario here writes a trace, and tests/trace_expect.py, with
  * python3's json module, checks what the trace must show: every step of
  * each submission, worker lanes, deaths and their replacements, two pools
- * told apart, a forked child's own file. This file checks what the program
+ * told apart, a forked child's own file, a trace long enough to be
+ * written out many times. This file checks what the program
  * sees: an unwritable path costs one stderr line and the pool still works. */
 #include "check.h"
 #include "fault/fault.h"
@@ -202,6 +203,26 @@ static void scenario_fork(void)
     expect("fork_child", child_path);
 }
 
+/* Many events: the buffer is written out many times, by whichever pool
+ * thread finds it full, and nothing is lost or out of place. */
+static void scenario_many(void)
+{
+    char path[128];
+    path_of(path, sizeof path, "many");
+    pool_t *pool = fu_pool_open((pool_config){.processes = 2, .trace = path});
+    if (!pool)
+        return;
+    pool_opts o = {.callback = ignore, .chunksize = 1};
+    pool_value out;
+    CHECK_OK(pool_map(pool, square, pool_range(3000), &o, &out));
+    pool_value_free(&out);
+    fu_pool_close(pool, "many");
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size > 4 * 65536, "many: the trace has %lld bytes, "
+          "too few to have been written out more than once", (long long)st.st_size);
+    expect("many", path);
+}
+
 /* A path that cannot be written: one stderr line, and no trace. */
 static void scenario_bad_path(void)
 {
@@ -238,6 +259,7 @@ int main(void)
     scenario_two_pools();
     scenario_fork();
     scenario_bad_path();
+    scenario_many();
     if (!check_failures) { /* a failure keeps the traces to look at */
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

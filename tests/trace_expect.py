@@ -144,6 +144,10 @@ elif scenario == "two_pools":
     tids = {threads.get(e["tid"]) for e in named("callback", 1)}
     check(tids == {"result-handler"}, f"pool 1's result handler: {tids}")
     check(text.count("\n]\n") == 1 and text.endswith("]\n"), "the file is not ended once, at its end")
+elif scenario == "many":
+    common()
+    check(job_complete(1, 1, 3000, 3000) is not None, "the map of 3000 items")
+    check(len([e for e in ev if e["ph"] == "s"]) == 3000, "not 3000 arrows")
 elif scenario == "fork_parent":
     common(1)
     common(2)
