@@ -42,6 +42,8 @@ const char *pool_strerror(int err)
     case POOL_ETERMINATED: return "terminated";
     case POOL_EDEADLK: return "would deadlock: called from the result-handler thread";
     case POOL_ESYS: return "system call failed";
+    case POOL_ECANCELLED: return "cancelled";
+    case POOL_END: return "no more results";
     default: return "unknown error";
     }
 }

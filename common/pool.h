@@ -27,6 +27,8 @@ enum {
     POOL_ETERMINATED = -7, /* pool_terminate() discarded the task */
     POOL_EDEADLK = -8,     /* a blocking call made on the result-handler thread */
     POOL_ESYS = -9,        /* a system call failed; errno tells which */
+    POOL_ECANCELLED = -10, /* pool_result_cancel() or pool_shutdown() cancelled it */
+    POOL_END = -11,        /* pool_iter_next(): every result was handed over */
 };
 
 /* Returns a constant message for an error code; it never returns NULL. */
@@ -121,6 +123,7 @@ typedef struct pool_config {
     void *initarg;
     long maxtasksperchild;     /* replace a worker after this many chunks; 0: never */
     const char *trace;         /* a trace file to write; NULL: $POOL_TRACE, if set */
+    bool threads;              /* workers are threads of this process, as in ThreadPool */
 } pool_config;
 
 /* Creates a pool; config may be NULL for the defaults, as Pool() does.
@@ -141,6 +144,14 @@ typedef struct pool_config {
  * file, the pool writes every step of each submission there as a Chrome
  * trace (docs/tracing.md); a file it cannot write costs one stderr line. */
 int pool_create(pool_t **pool, const pool_config *config);
+/* With config->threads, the workers are threads of the calling process,
+ * named PoolWorker-N, as in Python's ThreadPool, and every other rule holds
+ * but these three. Values still cross by copy, through pipes, so a lesson
+ * runs unchanged and a task never shares its arguments with the caller. A
+ * task that crashes, or calls exit(), ends the whole program, since it runs
+ * in the program's own process. There is no fork server and no per-worker
+ * seed, and pool_terminate() waits for the tasks running then, since a
+ * thread cannot be killed; tasks not yet started never start. */
 
 /* How many workers the pool keeps running. */
 long pool_processes(const pool_t *pool);
@@ -193,6 +204,11 @@ int pool_join(pool_t *pool);
  * callback must not call it. */
 void pool_destroy(pool_t *pool);
 
+/* Works as Executor.shutdown(wait, cancel_futures): with cancel_pending it
+ * first cancels every submission that pool_result_cancel() would, then it
+ * closes the pool, and with wait it joins it. */
+int pool_shutdown(pool_t *pool, bool wait, bool cancel_pending);
+
 /* ---- Handles ----------------------------------------------------------- */
 
 /* A call that would wait on the result-handler thread, where the wait could
@@ -214,5 +230,61 @@ bool pool_result_successful(pool_result *result);
  * reported on stderr in one line when its handle is freed (wait and ready
  * reveal nothing; pool_terminate() and failed callbacks add no line). */
 void pool_result_release(pool_result *result);
+
+/* A done callback gets the handle once it is ready, and may call get,
+ * successful and release on it. */
+typedef void (*pool_done_fn)(pool_result *result, void *user_data);
+/* Adds a done callback, as Future.add_done_callback() does, any number of
+ * times. Those added before the handle is ready run on the result-handler
+ * thread, in the order added, after the submission's own callback and once
+ * the handle is ready, so wait and get may return before they run. One added
+ * to a ready handle runs at once, on the calling thread. After
+ * pool_result_release() it returns POOL_EINVAL while the pool still holds
+ * the handle; once the pool freed it, the call is undefined. */
+int pool_result_add_done_callback(pool_result *result, pool_done_fn fn, void *user_data);
+
+/* Cancels a submission none of whose items has been sent to a worker, and
+ * returns true; otherwise it returns false and changes nothing (an item sent
+ * may not have started yet, but it cannot be taken back). A cancelled handle
+ * is ready with POOL_ECANCELLED and the error value "cancelled"; its error
+ * callback and its done callbacks run once, and no worker sees its items. */
+bool pool_result_cancel(pool_result *result);
+
+/* ---- Iterators: imap and imap_unordered ------------------------------- */
+
+typedef struct pool_iter pool_iter;
+
+/* Gives the next input item: returns true and sets *item, which the pool
+ * takes over, or false at the end. It runs on the thread that calls
+ * pool_imap() or pool_iter_next(), never on a pool thread. */
+typedef bool (*pool_next_fn)(void *state, pool_value *item);
+
+/* At most this many chunks per worker are in flight or waiting to be handed
+ * over, per iterator. */
+#define POOL_IMAP_AHEAD 2
+
+/* Runs fn on each item that next gives, as map does, chunksize items per
+ * message (0 means 1, as in Python). Unlike Python's, the pool reads the
+ * input only as far ahead as POOL_IMAP_AHEAD allows, so any number of items
+ * runs in bounded memory. pool_close() ends the input: items not yet read
+ * are never read. Destroy every iterator before its pool. */
+int pool_imap(pool_t *pool, pool_task_fn fn, pool_next_fn next, void *state,
+              long chunksize, pool_iter **it);
+int pool_imap_unordered(pool_t *pool, pool_task_fn fn, pool_next_fn next, void *state,
+                        long chunksize, pool_iter **it);
+
+/* Sets *value, which the caller frees, to the next result: in item order
+ * for pool_imap(), in the order the items finish for pool_imap_unordered().
+ * It returns POOL_OK; or POOL_ETASK with a failed item's error value, and
+ * later items still come; or POOL_END once every item was handed over;
+ * POOL_ETIMEDOUT; POOL_ETERMINATED; POOL_ENOTRUNNING when pool_close() cut
+ * the input short; POOL_EDEADLK on the result-handler thread. */
+int pool_iter_next(pool_iter *it, double timeout, pool_value *value);
+/* The index, in the input, of the item whose value pool_iter_next() gave
+ * last. */
+size_t pool_iter_index(const pool_iter *it);
+/* Abandons the iterator: items in flight still run, and their results are
+ * dropped; the input is read no further. */
+void pool_iter_destroy(pool_iter *it);
 
 #endif
