@@ -33,7 +33,8 @@ if [ "${1:-}" = --selftest ]; then
     tmp=$(mktemp -d) || exit 2
     trap 'rm -rf "$tmp"' EXIT
     page=$src/docs/python-to-c.md dir=$src/tests/python
-    first=$(basename "$(ls "$dir"/*.py | head -1)")
+    tests=("$dir"/*.py)
+    first=$(basename "${tests[0]}")
     grep -vF "tests/python/$first" "$page" > "$tmp/left_out.md"
     { cat "$page"; echo "| x | y | tests/python/no_such_check.py |"; } > "$tmp/ghost.md"
     fail=0
@@ -50,5 +51,6 @@ page=${1:-$src/docs/python-to-c.md}
 dir=${2:-$src/tests/python}
 check "$page" "$dir"
 status=$?
-[ $status = 0 ] && echo "check_python_rows: all $(ls "$dir"/*.py | wc -l) tests in tests/python/ are cited in $(basename "$page"), and every cited one exists"
+tests=("$dir"/*.py)
+[ $status = 0 ] && echo "check_python_rows: all ${#tests[@]} tests in tests/python/ are cited in $(basename "$page"), and every cited one exists"
 exit $status
