@@ -4,9 +4,9 @@
  * returns at once without wait, and refuses to wait on the result handler.
  *
  * One worker is sent up to POOL_MAX_SENT chunks ahead, so each scenario
- * first fills that window: a gated task that has started, then
- * POOL_MAX_SENT - 1 one-item chunks. Whatever is submitted next stays
- * queued in the parent until the gate opens. */
+ * first fills that window with a map of POOL_MAX_SENT one-item chunks whose
+ * first item has started and waits at a gate. Whatever is submitted next
+ * stays queued in the parent until the gate opens. */
 #include "check.h"
 #include "pool.h"
 
@@ -54,14 +54,24 @@ static bool await_started(void)
     return atomic_load(&sh->started);
 }
 
-/* The started blocker and the window's filler (slot 0 counts the filler). */
-static void fill(pool_t *pool, pool_result **blocker, pool_result **filler)
+/* Item -1 is the gated one; any other marks its slot. */
+static pool_value gated_or_mark(const pool_value *args, size_t nargs)
 {
-    CHECK_OK(pool_apply_async(pool, gated, pool_none(), NULL, blocker));
-    pool_value items = pool_list(POOL_MAX_SENT - 1);
-    for (uint32_t i = 0; i < items.len; i++)
+    return nargs == 1 && args[0].type == POOL_INT && args[0].as.i == -1 ? gated(args, nargs)
+                                                                        : mark(args, nargs);
+}
+
+/* One map fills the window: its item 0 starts and waits at the gate, and
+ * items 1.. (slot 0) wait behind it in the worker's pipe. The task handler
+ * sends all of a job's chunks that fit in one hold of the lock, before it
+ * writes any, so once item 0 started, every item was sent. */
+static void fill(pool_t *pool, pool_result **busy)
+{
+    pool_value items = pool_list(POOL_MAX_SENT);
+    items.as.items[0] = pool_int(-1);
+    for (uint32_t i = 1; i < items.len; i++)
         items.as.items[i] = pool_int(0);
-    CHECK_OK(pool_map_async(pool, mark, items, &(pool_opts){.chunksize = 1}, filler));
+    CHECK_OK(pool_map_async(pool, gated_or_mark, items, &(pool_opts){.chunksize = 1}, busy));
     CHECK(await_started(), "the blocker never started");
 }
 
@@ -132,8 +142,8 @@ static void test_cancel_queued(void)
     reset_counts();
     pool_t *pool;
     CHECK_OK(pool_create(&pool, &(pool_config){.processes = 1}));
-    pool_result *blocker, *filler, *queued, *queued_map;
-    fill(pool, &blocker, &filler);
+    pool_result *blocker, *queued, *queued_map;
+    fill(pool, &blocker);
     pool_opts opts = {.callback = on_result, .error_callback = on_error};
     CHECK_OK(pool_apply_async(pool, mark, slot_args(1), &opts, &queued));
     CHECK_OK(pool_result_add_done_callback(queued, on_done, NULL));
@@ -151,16 +161,14 @@ static void test_cancel_queued(void)
     CHECK(!pool_result_successful(queued_map), "a cancelled map is not successful");
     CHECK(await_dones(1), "the cancelled handle's done callback never ran");
 
-    /* Sent items cannot be taken back: the started blocker, and the filler
-     * that waits in the worker's pipe. */
-    CHECK(!pool_result_cancel(blocker), "a started submission is not cancelled");
-    CHECK(!pool_result_cancel(filler), "a sent submission is not cancelled");
+    /* Sent items cannot be taken back: the started one, nor those that
+     * wait in the worker's pipe. */
+    CHECK(!pool_result_cancel(blocker), "a started and sent submission is not cancelled");
     CHECK(!pool_result_ready(blocker), "the blocker still runs");
     atomic_store(&sh->gate, 1);
     CHECK_EQ_INT(POOL_OK, pool_result_get(blocker, 20, &v));
-    CHECK(v && v->type == POOL_INT && v->as.i == 42, "the started item's result arrives");
-    CHECK_EQ_INT(POOL_OK, pool_result_wait(filler, 20));
-    CHECK(pool_result_successful(filler), "the sent items ran");
+    CHECK(v && v->type == POOL_LIST && v->len == POOL_MAX_SENT && v->as.items[0].as.i == 42,
+          "the started item's result arrives, and the sent ones'");
     CHECK(!pool_result_cancel(blocker), "a ready handle is not cancelled");
     CHECK(pool_result_successful(blocker), "a refused cancel changes nothing");
 
@@ -175,7 +183,6 @@ static void test_cancel_queued(void)
     CHECK_EQ_INT(1, dones_seen);
     CHECK_STR_CONTAINS(error_text, "cancelled");
     pool_result_release(blocker);
-    pool_result_release(filler);
     pool_result_release(queued);
     pool_result_release(queued_map);
     pool_destroy(pool);
@@ -202,8 +209,8 @@ static void test_shutdown_cancels(void)
     reset_counts();
     pool_t *pool;
     CHECK_OK(pool_create(&pool, &(pool_config){.processes = 1}));
-    pool_result *blocker, *filler, *queued;
-    fill(pool, &blocker, &filler);
+    pool_result *blocker, *queued;
+    fill(pool, &blocker);
     CHECK_OK(pool_apply_async(pool, mark, slot_args(3), &(pool_opts){.error_callback = on_error},
                               &queued));
     CHECK_OK(pool_result_add_done_callback(queued, on_done, NULL));
@@ -217,7 +224,6 @@ static void test_shutdown_cancels(void)
     CHECK_EQ_INT(0, pthread_join(t, NULL));
     CHECK_OK(s.rc);
     CHECK(pool_result_successful(blocker), "the started item finished");
-    CHECK(pool_result_successful(filler), "the sent items finished");
     CHECK_EQ_INT(0, atomic_load(&sh->ran[3]));
     CHECK_EQ_INT(1, errors_seen);
     CHECK(await_dones(1), "the done callback of a shut-down handle never ran");
@@ -225,7 +231,6 @@ static void test_shutdown_cancels(void)
     CHECK_EQ_INT(POOL_ENOTRUNNING, pool_apply_async(pool, mark, slot_args(4), NULL, &late));
     CHECK_OK(pool_join(pool)); /* joined already: a second join is fine */
     pool_result_release(blocker);
-    pool_result_release(filler);
     pool_result_release(queued);
     pool_destroy(pool);
 }
@@ -236,8 +241,8 @@ static void test_shutdown_no_wait(void)
     reset();
     pool_t *pool;
     CHECK_OK(pool_create(&pool, &(pool_config){.processes = 1}));
-    pool_result *blocker, *filler, *queued;
-    fill(pool, &blocker, &filler);
+    pool_result *blocker, *queued;
+    fill(pool, &blocker);
     CHECK_OK(pool_apply_async(pool, mark, slot_args(5), NULL, &queued));
     CHECK_OK(pool_shutdown(pool, false, false));
     CHECK(!pool_result_ready(blocker), "shutdown without wait returned while a task runs");
@@ -250,7 +255,6 @@ static void test_shutdown_no_wait(void)
     CHECK_EQ_INT(1, atomic_load(&sh->ran[5]));
     CHECK_EQ_INT(0, atomic_load(&sh->ran[6]));
     pool_result_release(blocker);
-    pool_result_release(filler);
     pool_result_release(queued);
     pool_destroy(pool);
 }
