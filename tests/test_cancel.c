@@ -10,6 +10,7 @@
 #include "check.h"
 #include "pool.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -293,6 +294,43 @@ static void test_shutdown_on_result_handler(void)
     CHECK(!pool_result_cancel(NULL), "cancel(NULL) is false");
 }
 
+/* A cancelled handle released unseen is the program's own doing: unlike a
+ * failed task nobody looked at, it is owed no line on stderr. */
+static void test_cancel_unseen(void)
+{
+    reset();
+    char path[] = "/tmp/test_cancel_stderr.XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    CHECK(fd >= 0 && saved >= 0, "mkstemp or dup failed");
+    if (fd < 0 || saved < 0)
+        return;
+    unlink(path); /* the descriptor keeps it */
+    fflush(stderr);
+    CHECK(dup2(fd, 2) == 2, "dup2 failed");
+    pool_t *pool;
+    CHECK_OK(pool_create(&pool, &(pool_config){.processes = 1}));
+    pool_result *blocker, *unseen;
+    fill(pool, &blocker);
+    CHECK_OK(pool_apply_async(pool, mark, slot_args(9), NULL, &unseen));
+    bool cancelled = pool_result_cancel(unseen);
+    pool_result_release(unseen); /* never looked at */
+    atomic_store(&sh->gate, 1);
+    CHECK_OK(pool_close(pool));
+    CHECK_OK(pool_join(pool));
+    pool_result_release(blocker);
+    pool_destroy(pool);
+    fflush(stderr);
+    CHECK(dup2(saved, 2) == 2, "dup2 back failed");
+    close(saved);
+    char text[512] = "";
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    CHECK(cancelled, "the queued apply was cancelled");
+    CHECK(n == 0, "nothing on stderr for a cancelled handle, got \"%.*s\"", (int)(n > 0 ? n : 0),
+          text);
+}
+
 int main(void)
 {
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -304,6 +342,7 @@ int main(void)
     test_shutdown_cancels();
     test_shutdown_no_wait();
     test_shutdown_on_result_handler();
+    test_cancel_unseen();
     munmap(sh, sizeof *sh); /* every pool's workers are gone */
     return check_done("test_cancel");
 }
