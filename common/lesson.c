@@ -2,6 +2,8 @@
 #include "lesson.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,4 +150,49 @@ lesson_text lesson_worker(void)
     process_name(name, sizeof name);
     snprintf(t.text, sizeof t.text, "%s (pid %ld)", name, (long)getpid());
     return t;
+}
+
+/* ---- A signal from a task --------------------------------------------- */
+
+struct lesson_flag {
+    _Atomic int raised;
+};
+
+lesson_flag *lesson_flags_new(int n)
+{
+    /* MAP_SHARED: the fork server and the workers it forks share the pages. */
+    lesson_flag *flags = mmap(NULL, (size_t)n * sizeof *flags, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (flags == MAP_FAILED) {
+        perror("lesson_flags_new: mmap");
+        exit(1);
+    }
+    return flags; /* anonymous pages start zeroed: every flag is down */
+}
+
+lesson_flag *lesson_flag_at(lesson_flag *flags, int i)
+{
+    return &flags[i];
+}
+
+void lesson_flag_raise(lesson_flag *flag)
+{
+    atomic_store(&flag->raised, 1);
+}
+
+void lesson_flag_wait(lesson_flag *flag)
+{
+    for (int ms = 0; !atomic_load(&flag->raised); ms++) {
+        if (ms >= 60000) {
+            fprintf(stderr, "lesson_flag_wait: the flag was not raised within a minute\n");
+            exit(1);
+        }
+        lesson_sleep(0.001);
+    }
+}
+
+void lesson_flags_free(lesson_flag *flags, int n)
+{
+    if (munmap(flags, (size_t)n * sizeof *flags) != 0)
+        perror("lesson_flags_free: munmap"); /* only the address space is lost */
 }

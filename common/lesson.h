@@ -57,4 +57,17 @@ lesson_text lesson_thread(void);
  * messages name a worker, so a task's line can be matched with them. */
 lesson_text lesson_worker(void);
 
+/* ---- A signal from a task --------------------------------------------- */
+
+/* Flags in memory shared with the workers: a task raises one, main waits
+ * for it, so a lesson knows a task has started without guessing a sleep.
+ * Make them before pool_create(), whose processes then share them. */
+typedef struct lesson_flag lesson_flag;
+lesson_flag *lesson_flags_new(int n);   /* n flags, all down; exits if it cannot */
+lesson_flag *lesson_flag_at(lesson_flag *flags, int i);
+void lesson_flag_raise(lesson_flag *flag);
+/* Waits for the flag; after a minute it ends the program with a message. */
+void lesson_flag_wait(lesson_flag *flag);
+void lesson_flags_free(lesson_flag *flags, int n);
+
 #endif

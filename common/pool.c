@@ -421,6 +421,34 @@ int pool_terminate(pool_t *pool)
     return POOL_OK;
 }
 
+int pool_shutdown(pool_t *pool, bool wait, bool cancel_pending)
+{
+    if (!pool)
+        return POOL_EINVAL;
+    if (wait && on_result_handler_thread(pool))
+        return POOL_EDEADLK;
+    /* One hold: no job is sent between the cancelling and the closing. */
+    pthread_mutex_lock(&pool->lock);
+    if (cancel_pending) {
+        struct pool_result *job = pool->pending;
+        while (job) {
+            struct pool_result *next = job->next_queued; /* job_cancel requeues it */
+            job_cancel(pool, job);
+            job = next;
+        }
+    }
+    bool closing = pool->state == RUN;
+    if (closing) {
+        pool->state = CLOSE;
+        task_handler_wake(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (pool->trace && closing)
+        trace_event(pool, 'i', "close", 0, trace_now(), 0, NULL);
+    trace_flush_if_full(pool->trace);
+    return wait ? pool_join(pool) : POOL_OK;
+}
+
 int pool_join(pool_t *pool)
 {
     if (!pool)
@@ -563,11 +591,61 @@ void pool_result_release(pool_result *result)
     bool unseen = false;
     pthread_mutex_lock(&pool->lock);
     result->released = true;
-    if (result->ready) {
+    if (result->ready && !result->in_done_callbacks) { /* else the result handler frees it */
         unseen = job_unseen_failure(result, line);
         job_free(pool, result);
     }
     pthread_mutex_unlock(&pool->lock);
     if (unseen)
         report("%s", line);
+}
+
+int pool_result_add_done_callback(pool_result *result, pool_done_fn fn, void *user_data)
+{
+    if (!result || !fn)
+        return POOL_EINVAL;
+    pool_t *pool = result->pool;
+    struct done_cb *d = xcalloc(1, sizeof *d);
+    d->fn = fn;
+    d->user_data = user_data;
+    pthread_mutex_lock(&pool->lock);
+    if (result->released) {
+        pthread_mutex_unlock(&pool->lock);
+        free(d);
+        return POOL_EINVAL;
+    }
+    if (!result->ready) {
+        if (result->done_cbs_tail)
+            result->done_cbs_tail->next = d;
+        else
+            result->done_cbs = d;
+        result->done_cbs_tail = d;
+        pthread_mutex_unlock(&pool->lock);
+        return POOL_OK;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    free(d);
+    /* Ready: at once, on this thread, with no lock held; fn may release
+     * the handle, so nothing here touches it afterwards. */
+    long long start = pool->trace ? trace_now() : 0;
+    unsigned long trace_job = result->trace_job;
+    fn(result, user_data);
+    if (pool->trace) {
+        trace_event(pool, 'X', "done_callback", 0, start, trace_now() - start,
+                    ",\"job\":%lu", trace_job);
+        trace_flush_if_full(pool->trace);
+    }
+    return POOL_OK;
+}
+
+bool pool_result_cancel(pool_result *result)
+{
+    if (!result)
+        return false;
+    pool_t *pool = result->pool;
+    pthread_mutex_lock(&pool->lock);
+    bool cancelled = !result->released && job_cancel(pool, result);
+    pthread_mutex_unlock(&pool->lock);
+    trace_flush_if_full(pool->trace);
+    return cancelled;
 }

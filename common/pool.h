@@ -249,6 +249,9 @@ int pool_result_add_done_callback(pool_result *result, pool_done_fn fn, void *us
  * is ready with POOL_ECANCELLED and the error value "cancelled"; its error
  * callback and its done callbacks run once, and no worker sees its items. */
 bool pool_result_cancel(pool_result *result);
+/* A worker is sent up to this many chunks ahead of the one it runs, to hide
+ * the pipes' latency, so only work queued behind that many can be cancelled. */
+#define POOL_MAX_SENT 16
 
 /* ---- Iterators: imap and imap_unordered ------------------------------- */
 

@@ -56,6 +56,15 @@ struct pool_result {
     unsigned long trace_job;          /* traced: its number in the pool */
     unsigned long long flow_base;     /* traced: item i's flow id is flow_base + i */
     struct task_end *ends;            /* traced, with a callback: where each item ended */
+    struct done_cb *done_cbs, *done_cbs_tail; /* done callbacks not yet run, in order */
+    bool in_done_callbacks; /* the result handler runs its done callbacks: not freed */
+};
+
+/* A done callback added before its handle was ready. */
+struct done_cb {
+    pool_done_fn fn;
+    void *user_data;
+    struct done_cb *next;
 };
 
 /* Where and when a traced item's task ended, for the arrow to its callback. */
@@ -131,6 +140,9 @@ enum { UNSEEN_LINE = 512 }; /* room for the line of an unseen failure */
  * it once the lock is released, since a write to stderr can block. */
 bool job_unseen_failure(const struct pool_result *job, char line[UNSEEN_LINE]);
 void job_free(pool_t *pool, struct pool_result *job);
+/* Cancels a job none of whose items was sent: finishes it with
+ * POOL_ECANCELLED and returns true; otherwise false, changing nothing. */
+bool job_cancel(pool_t *pool, struct pool_result *job);
 
 /* ---- The task-handler thread (pool_task_handler.c, pool_chunks.c) ------ */
 

@@ -89,5 +89,27 @@ void job_free(pool_t *pool, struct pool_result *job)
     pool_value_free(&job->output);
     pool_value_free(&job->error);
     free(job->ends);
+    while (job->done_cbs) { /* a job finished by terminate or destroy never ran them */
+        struct done_cb *d = job->done_cbs;
+        job->done_cbs = d->next;
+        free(d);
+    }
     free(job);
+}
+
+/* A job none of whose items was sent: nothing of it is in a worker's pipe,
+ * and next_item only grows under pool->lock (pool_chunks.c's next_chunk),
+ * so this check and the task handler's send cannot both win. A chunk on the
+ * retry list was sent once, so next_item is past it. */
+bool job_cancel(pool_t *pool, struct pool_result *job)
+{
+    bool cancellable = !job->done && job->next_item == 0 && job->inflight == 0;
+    if (pool->trace)
+        trace_event(pool, 'i', "cancel", 0, trace_now(), 0, ",\"job\":%lu,\"cancelled\":%s",
+                    job->trace_job, cancellable ? "true" : "false");
+    if (!cancellable)
+        return false;
+    job_fail(job, POOL_ECANCELLED, pool_error("cancelled"));
+    job_finish(pool, job); /* takes it off the pending queue */
+    return true;
 }

@@ -1,10 +1,12 @@
 /* pool_result_handler.c - the parent's result-handler thread. It takes
  * finished jobs from the done queue in the order they finished, runs each
  * job's callback (or its error callback) outside the lock, then marks the
- * handle ready and wakes whoever waits on it. Callbacks therefore always
+ * handle ready and wakes whoever waits on it, then runs the done callbacks
+ * added before it was ready. Callbacks therefore always
  * run in the parent, on this one thread, one at a time. */
 #include "pool_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A callback's slice in the trace, with what it got, and an arrow from
@@ -39,6 +41,24 @@ static void run_callback(struct pool_result *job, pool_callback_fn cb,
     } else {
         pool_value_free(&r);
     }
+}
+
+/* Runs a job's done callbacks in the order added, without the lock, and
+ * frees the list; each may release the job, which stays until we return. */
+static void run_done_callbacks(struct pool_result *job, struct done_cb *list)
+{
+    pool_t *pool = job->pool;
+    while (list) {
+        struct done_cb *d = list;
+        list = d->next;
+        long long start = pool->trace ? trace_now() : 0;
+        d->fn(job, d->user_data);
+        if (pool->trace)
+            trace_event(pool, 'X', "done_callback", 0, start, trace_now() - start,
+                        ",\"job\":%lu", job->trace_job);
+        free(d);
+    }
+    trace_flush_if_full(pool->trace);
 }
 
 /* The thread a pool's result handler runs on knows its pool: a thread id
@@ -77,6 +97,17 @@ void *result_handler_main(void *arg)
             trace_event(pool, 'i', "ready", 0, trace_now(), 0, ",\"job\":%lu,\"ok\":%s",
                         job->trace_job, job->status == POOL_OK ? "true" : "false");
         pthread_cond_broadcast(&pool->ready_cv);
+        if (job->done_cbs) {
+            /* Taken off the job in the same hold that set ready: a callback
+             * added from now on runs at once on its caller's thread. */
+            struct done_cb *list = job->done_cbs;
+            job->done_cbs = job->done_cbs_tail = NULL;
+            job->in_done_callbacks = true; /* release leaves the job to us */
+            pthread_mutex_unlock(&pool->lock);
+            run_done_callbacks(job, list);
+            pthread_mutex_lock(&pool->lock);
+            job->in_done_callbacks = false;
+        }
         if (job->released) {
             unseen = job_unseen_failure(job, line);
             job_free(pool, job);

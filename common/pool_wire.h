@@ -17,7 +17,7 @@
 #define MAX_PROCESSES 1024        /* more workers than this is surely a mistake */
 #define MAX_CHUNKSIZE (1L << 24)  /* likewise for items in one message */
 #define MAX_FRAME (1ULL << 32)    /* the largest message body accepted */
-#define MAX_INFLIGHT 16           /* chunks queued at one worker, to hide latency */
+#define MAX_INFLIGHT POOL_MAX_SENT /* chunks queued at one worker, to hide latency */
 #define OUT_LIMIT (1 << 20)       /* unsent bytes at which a worker gets no more */
 #define FRAME_MAGIC 0x504f4f4cu   /* "POOL": catches a worker writing garbage */
 #define SERVER_MAGIC 0x53525652u  /* "SRVR": the fork server acts on nothing else */

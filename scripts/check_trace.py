@@ -488,6 +488,18 @@ def c_ready_after_callback(tr):
     return out
 
 
+def c_cancelled_never_sent(tr):
+    """A cancelled job's items never reach a worker, and its handle fails."""
+    out = []
+    for c in tr.named("cancel"):
+        if c.args.get("cancelled") is not True:
+            continue
+        out += [f"{e} comes of {c}'s job" for e in tr.of(c.key, "send", "task")]
+        out += [f"{r}: a cancelled job's handle is ok" for r in tr.of(c.key, "ready")
+                if r.args.get("ok") is not False]
+    return out
+
+
 GENERAL = [
     ("well_formed", c_well_formed,
      "every event has ph, name, pid, tid, ts; X a dur; pool events args.pool and job"),
@@ -523,6 +535,8 @@ GENERAL = [
      "a pool's callbacks run one at a time"),
     ("join_returns_after_callbacks", c_join_returns_after_callbacks,
      "join returns after every callback of its pool has ended"),
+    ("cancelled_never_sent", c_cancelled_never_sent,
+     "a cancelled job is never sent to a worker, and its handle is not ok"),
 ]
 
 
@@ -744,6 +758,53 @@ def l13_slow_callback_delays_rest(tr):
     return out
 
 
+def l15_done_callbacks_where_added(tr):
+    key = (1, 1)
+    cb = the_callback(tr, key)
+    dones = tr.of(key, "done_callback", ph="X")
+    ready = tr.of(key, "ready")
+    if cb is None or len(dones) != 2 or len(ready) != 1:
+        return [f"expected job 1 to have one callback, one ready and two done callbacks, "
+                f"found {0 if cb is None else 1}, {len(ready)} and {len(dones)}"]
+    out = []
+    early, late = dones
+    if (early.pid, early.tid) != (tr.main_pid, tr.handler.get(1)):
+        out.append(f"{early} is not on the result handler")
+    if early.ts < cb.end or early.ts < ready[0].ts:
+        out.append(f"{early} starts before {cb} ends or before {ready[0]}")
+    if (late.pid, late.tid) != (tr.main_pid, tr.main_tid):
+        out.append(f"{late} is not on main's thread")
+    if late.ts < ready[0].ts:
+        out.append(f"{late} starts before {ready[0]}")
+    return out
+
+
+def l16_cancel_shutdown_terminate(tr):
+    out = []
+    # Per pool: the apply jobs in order, and which cancels must have said what.
+    want = {1: (3, {0: False, 1: True, 2: True}), 2: (2, {1: True}), 3: (2, {})}
+    for pool, (n_apply, cancels) in want.items():
+        keys = keys_of(tr, "apply", pool)
+        if len(keys) != n_apply:
+            out.append(f"expected pool {pool} to have {n_apply} apply jobs, found {len(keys)}")
+            continue
+        for i, said in cancels.items():
+            c = tr.of(keys[i], "cancel")
+            if len(c) != 1 or c[0].args.get("cancelled") is not said:
+                out.append(f"expected pool {pool}'s apply {i + 1} to be cancelled: {said}, "
+                           f"found {', '.join(map(str, c)) or 'no cancel'}")
+        started = keys[0]
+        finished = [t for t in tr.tasks(started) if "result" in t.args]
+        if len(finished) != (0 if pool == 3 else 1):
+            out.append(f"pool {pool}'s started task: expected it to "
+                       f"{'be cut short' if pool == 3 else 'finish'}")
+        for k in keys[1:]:
+            out += [f"{t} ran, queued behind a full worker" for t in tr.tasks(k)]
+    if len(tr.named("terminate")) != 1:
+        out.append("expected one terminate, in pool 3")
+    return out
+
+
 LESSONS = {
     "01": [("apply_callback_gets_result", l01_apply_callback_gets_result,
             "one apply job whose callback gets its task's result")],
@@ -772,6 +833,11 @@ LESSONS = {
             "close then join finishes all; terminate before join cuts every task short")],
     "13": [("slow_callback_delays_rest", l13_slow_callback_delays_rest,
             "results 2 and 3 are read while callback 1 runs; their callbacks follow it")],
+    "15": [("done_callbacks_where_added", l15_done_callbacks_where_added,
+            "the early done callback on the result handler after the callback; the late on main")],
+    "16": [("cancel_shutdown_terminate", l16_cancel_shutdown_terminate,
+            "cancel takes only queued jobs; no queued job runs; the started task finishes "
+            "but under terminate")],
 }
 
 

@@ -74,6 +74,7 @@ int __real_pool_result_get(pool_result *result, double timeout, const pool_value
 bool __real_pool_result_ready(pool_result *result);
 bool __real_pool_result_successful(pool_result *result);
 void __real_pool_result_release(pool_result *result);
+bool __real_pool_result_cancel(pool_result *result);
 int __real_pthread_mutex_lock(pthread_mutex_t *m);
 int __real_pthread_mutex_trylock(pthread_mutex_t *m);
 int __real_pthread_mutex_unlock(pthread_mutex_t *m);
@@ -605,6 +606,12 @@ bool __wrap_pool_result_successful(pool_result *result)
 {
     use(result, "pool_result_successful");
     return __real_pool_result_successful(result);
+}
+
+bool __wrap_pool_result_cancel(pool_result *result)
+{
+    use(result, "pool_result_cancel");
+    return __real_pool_result_cancel(result);
 }
 
 void __wrap_pool_result_release(pool_result *result)

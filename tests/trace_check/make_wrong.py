@@ -287,6 +287,27 @@ def l13_result_late(ev):
     one(ev, "result", "i", job=2)["ts"] = round(end(c1) + 1, 3)
 
 
+@wrong("16", "cancelled_never_sent", "a cancelled job's item is sent to the worker")
+def cancelled_sent(ev):
+    c = one(ev, "cancel", pool=1, job=3)
+    assert c["args"]["cancelled"] is True
+    s = dict(find(ev, "send", pool=1, job=1)[0])
+    s["ts"] = round(c["ts"] + 1, 3)
+    s["args"] = dict(s["args"], job=3)
+    ev.insert(ev.index(c) + 1, s)
+
+
+@wrong("15", "done_callbacks_where_added", "the late done callback runs on the result handler")
+def l15_late_on_handler(ev):
+    early, late = sorted(find(ev, "done_callback", "X", job=1), key=lambda e: e["ts"])
+    late["tid"] = early["tid"]
+
+
+@wrong("16", "cancel_shutdown_terminate", "shutdown's cancel of pool 2's queued job is missing")
+def l16_no_shutdown_cancel(ev):
+    ev.remove(one(ev, "cancel", pool=2, job=3))
+
+
 # ---- Traces that must pass, and traces that cannot be read ----------------------
 
 def extra():
