@@ -208,6 +208,7 @@ int pool_iter_next(pool_iter *it, double timeout, pool_value *value)
     pool_t *pool = it->pool;
     if (on_result_handler_thread(pool))
         return POOL_EDEADLK;
+    long long start = pool->trace ? trace_now() : 0;
     if (timeout > 1e9) /* about 30 years: the same as forever */
         timeout = POOL_FOREVER;
     struct timespec deadline;
@@ -244,7 +245,13 @@ int pool_iter_next(pool_iter *it, double timeout, pool_value *value)
             } else { /* its worker died, or terminate: every item gets it */
                 *value = pool_value_copy(&job->error);
             }
+            unsigned long traced_job = job->trace_job;
             pthread_mutex_unlock(&pool->lock);
+            if (pool->trace) /* main's wait for this item, as a wait for its chunk job */
+                trace_event(pool, 'X', "wait", 0, start, trace_now() - start,
+                            ",\"job\":%lu,\"call\":\"next\",\"rc\":%d,\"index\":%zu",
+                            traced_job, rc, job->index_base + i);
+            trace_flush_if_full(pool->trace);
             return rc;
         }
         if (it->n_jobs == 0) {
