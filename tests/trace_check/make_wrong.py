@@ -287,6 +287,15 @@ def l13_result_late(ev):
     one(ev, "result", "i", job=2)["ts"] = round(end(c1) + 1, 3)
 
 
+@wrong("14", "results_as_they_finish", "main gets every item only after the last task ends")
+def l14_all_at_the_end(ev):
+    waits = find(ev, "wait", "X", call="next")
+    last = max(end(t) for t in find(ev, "task", "X"))
+    assert len(waits) == 4
+    for k, w in enumerate(waits):
+        w["dur"] = round(last + 1 + k - w["ts"], 3)
+
+
 # ---- Traces that must pass, and traces that cannot be read ----------------------
 
 def extra():
