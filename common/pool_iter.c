@@ -36,8 +36,11 @@ struct pool_iter {
 };
 
 /* Submits items, the input's index_base onward, as one chunk job; it takes
- * the list over. POOL_ENOTRUNNING once the pool stopped taking work. */
-static int submit_chunk(pool_iter *it, pool_value items, size_t index_base)
+ * the list over. With failed an error value (which it takes over) the job
+ * is one item that no worker could decode: it is ready at once, with that
+ * error in its slot, and never sent. POOL_ENOTRUNNING once the pool
+ * stopped taking work. */
+static int submit_chunk(pool_iter *it, pool_value items, size_t index_base, pool_value failed)
 {
     pool_t *pool = it->pool;
     struct pool_result *job = xcalloc(1, sizeof *job);
@@ -50,13 +53,13 @@ static int submit_chunk(pool_iter *it, pool_value items, size_t index_base)
     job->chunksize = job->n_items; /* one message */
     job->per_item_errors = true;
     job->index_base = index_base;
-    job->released = false;
 
     pthread_mutex_lock(&pool->lock);
     if (pool->state != RUN) {
         pthread_mutex_unlock(&pool->lock);
         pool_value_free(&job->input);
         pool_value_free(&job->output);
+        pool_value_free(&failed);
         free(job);
         return POOL_ENOTRUNNING;
     }
@@ -70,12 +73,19 @@ static int submit_chunk(pool_iter *it, pool_value items, size_t index_base)
                     ",\"job\":%lu,\"kind\":\"%s\",\"items\":%zu,\"first\":%zu", job->trace_job,
                     it->ordered ? "imap" : "imap_unordered", job->n_items, index_base);
     }
-    if (pool->pending_tail)
-        pool->pending_tail->next_queued = job;
-    else
-        pool->pending = job;
-    pool->pending_tail = job;
-    task_handler_wake(pool);
+    if (failed.type == POOL_ERROR) { /* nothing to send: ready now */
+        job->output.as.items[0] = failed;
+        job->next_item = job->items_done = job->n_items;
+        job->done = job->ready = true;
+        job->ready_seq = ++pool->ready_count;
+    } else {
+        if (pool->pending_tail)
+            pool->pending_tail->next_queued = job;
+        else
+            pool->pending = job;
+        pool->pending_tail = job;
+        task_handler_wake(pool);
+    }
     it->jobs[it->n_jobs++] = job;
     pthread_mutex_unlock(&pool->lock);
     trace_flush_if_full(pool->trace);
@@ -98,6 +108,7 @@ static void refill(pool_iter *it)
             return;
         }
         pool_value items = pool_list(it->chunksize);
+        pool_value deep = pool_none();
         size_t n = 0;
         while (n < it->chunksize) {
             pool_value v = pool_none();
@@ -106,24 +117,35 @@ static void refill(pool_iter *it)
                 it->input_ended = true;
                 break;
             }
-            if (nests_deeper(&v, POOL_MAX_DEPTH)) { /* the worker could not decode it */
+            if (nests_deeper(&v, POOL_MAX_DEPTH)) { /* no worker could decode it */
                 pool_value_free(&v);
-                v = pool_error("item nests lists deeper than %d", POOL_MAX_DEPTH);
+                deep = pool_error("task %zu failed: its item nests lists deeper than %d",
+                                  it->read + n, POOL_MAX_DEPTH);
+                break; /* the chunk ends before it */
             }
             items.as.items[n++] = v;
         }
         items.len = (uint32_t)n;
-        if (n == 0) {
-            pool_value_free(&items);
-            return;
-        }
         size_t base = it->read;
         it->read += n;
-        if (submit_chunk(it, items, base) != POOL_OK) {
+        int rc = POOL_OK;
+        if (n > 0)
+            rc = submit_chunk(it, items, base, pool_none());
+        else
+            pool_value_free(&items);
+        if (deep.type == POOL_ERROR) { /* one job more than the bound, at most */
+            if (rc == POOL_OK)
+                rc = submit_chunk(it, pool_list(1), it->read++, deep);
+            else
+                pool_value_free(&deep);
+        }
+        if (rc != POOL_OK) {
             /* Items read but never run: they are lost with the input's end. */
             it->input_cut = true;
             return;
         }
+        if (n == 0 && deep.type == POOL_NONE)
+            return;
     }
 }
 
@@ -149,7 +171,7 @@ static int make_iter(pool_t *pool, pool_task_fn fn, pool_next_fn next, void *sta
     it->chunksize = chunksize ? (size_t)chunksize : 1;
     it->ordered = ordered;
     it->max_jobs = POOL_IMAP_AHEAD * (size_t)pool->processes;
-    it->jobs = xcalloc(it->max_jobs, sizeof *it->jobs);
+    it->jobs = xcalloc(it->max_jobs + 1, sizeof *it->jobs); /* + 1: an undecodable item */
     refill(it);
     *out = it;
     return POOL_OK;

@@ -297,6 +297,56 @@ static void test_deadlock(pool_t *pool)
     pool_iter_destroy(shared_it);
 }
 
+/* Item 2 nests lists deeper than a worker decodes: it fails alone, with
+ * its index, and the items around it still come. */
+static bool next_with_deep(void *state, pool_value *item)
+{
+    counter *c = state;
+    if (c->reads >= c->n)
+        return false;
+    if (c->reads == 2) {
+        pool_value v = pool_int(0);
+        for (int d = 0; d < POOL_MAX_DEPTH + 5; d++) {
+            pool_value l = pool_list(1);
+            l.as.items[0] = v;
+            v = l;
+        }
+        *item = v;
+        c->reads++;
+        return true;
+    }
+    *item = pool_int(c->reads++);
+    return true;
+}
+
+static void test_deep_item(pool_t *pool, bool ordered)
+{
+    counter in = {.n = 7};
+    pool_iter *it;
+    if (ordered)
+        CHECK_OK(pool_imap(pool, square, next_with_deep, &in, 3, &it));
+    else
+        CHECK_OK(pool_imap_unordered(pool, square, next_with_deep, &in, 3, &it));
+    pool_value v;
+    int rc, ok = 0, deep = 0, wrong = 0;
+    while ((rc = pool_iter_next(it, 30, &v)) == POOL_OK || rc == POOL_ETASK) {
+        size_t i = pool_iter_index(it);
+        if (rc == POOL_ETASK && i == 2 && v.type == POOL_ERROR &&
+            strstr(v.as.s, "task 2 failed: its item nests lists deeper"))
+            deep++;
+        else if (rc == POOL_OK && i != 2 && v.type == POOL_INT && v.as.i == (long long)(i * i))
+            ok++;
+        else
+            wrong++;
+        pool_value_free(&v);
+    }
+    CHECK_EQ_INT(POOL_END, rc);
+    CHECK_EQ_INT(1, deep);
+    CHECK_EQ_INT(6, ok);
+    CHECK_EQ_INT(0, wrong);
+    pool_iter_destroy(it);
+}
+
 static void test_args(pool_t *pool)
 {
     counter in = {.n = 1};
@@ -322,6 +372,8 @@ int main(void)
     test_errors(pool, 4, true);
     test_errors(pool, 4, false);
     test_empty(pool);
+    test_deep_item(pool, true);
+    test_deep_item(pool, false);
     test_bound(pool, 1);
     test_bound(pool, 10);
     test_deadlock(pool);
