@@ -46,6 +46,7 @@ typedef struct sizes {
     long rt_iters;     /* floor: pipe round trips per repetition */
     long msg_iters;    /* floor: pipelined messages per repetition */
     long fork_iters;   /* floor: forks per repetition */
+    long imap_items;   /* case 8: imap_unordered's items */
 } sizes;
 
 static const sizes full_sizes = {
@@ -53,6 +54,7 @@ static const sizes full_sizes = {
     .tasks = 20000, .items = 1000000, .bytes = 16L << 20,
     .cpu_tasks = 8, .cpu_secs = 0.25,
     .rt_iters = 20000, .msg_iters = 200000, .fork_iters = 200,
+    .imap_items = 10000000,
 };
 
 /* For the smoke test: every case runs, in a few seconds. */
@@ -61,6 +63,7 @@ static const sizes quick_sizes = {
     .tasks = 500, .items = 20000, .bytes = 1L << 20,
     .cpu_tasks = 4, .cpu_secs = 0.01,
     .rt_iters = 500, .msg_iters = 5000, .fork_iters = 10,
+    .imap_items = 20000,
 };
 
 enum { MSG_SIZE = 32 }; /* bytes of one pipelined floor message */
@@ -798,6 +801,96 @@ static rss_result case_rss(const sizes *sz)
     return (rss_result){self_kib / 1024.0, kids_kib / 1024.0};
 }
 
+/* Case 8: pool_imap_unordered() over many items, 1000 a chunk, in a fresh
+ * process (this program again, with --imap-child), so its peak RSS is the
+ * parent's own: items per second and that peak. The input is made item by
+ * item and never held whole; every result is checked (their sum). */
+enum { IMAP_CHUNK = 1000 };
+
+static bool next_index(void *state, pool_value *item)
+{
+    long *left = state; /* counts down; the item is the index */
+    if (left[0] == left[1])
+        return false;
+    *item = pool_int(left[0]++);
+    return true;
+}
+
+static int imap_child(long items, long workers)
+{
+    sizes sz = full_sizes;
+    sz.workers = workers;
+    pool_t *p = new_pool(&sz);
+    long range[2] = {0, items};
+    pool_iter *it;
+    double t0 = now();
+    ok(pool_imap_unordered(p, t_square, next_index, range, IMAP_CHUNK, &it),
+       "pool_imap_unordered");
+    pool_value v;
+    long long sum = 0, want = 0;
+    long got = 0;
+    int rc;
+    while ((rc = pool_iter_next(it, op_timeout, &v)) == POOL_OK) {
+        sum += v.as.i;
+        got++;
+    }
+    if (rc != POOL_END)
+        die("pool_iter_next: %s", pool_strerror(rc));
+    double t = now() - t0;
+    pool_iter_destroy(it);
+    end_pool(p);
+    for (long i = 0; i < items; i++)
+        want += (long long)i * i;
+    if (got != items || sum != want)
+        die("imap_unordered: %ld results, sum %lld; wanted %ld, %lld", got, sum, items, want);
+    /* VmHWM, not ru_maxrss: the latter keeps the peak of the process this
+     * one was exec'd from (the benchmark itself), and VmHWM starts anew. */
+    long hwm = -1;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "re");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &hwm) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (hwm < 0)
+        die("imap child: no VmHWM in /proc/self/status");
+    printf("%.1f %ld\n", (double)items / t, hwm);
+    return 0;
+}
+
+typedef struct imap_result {
+    double ips, parent_mib;
+} imap_result;
+
+static imap_result case_imap(const sizes *sz)
+{
+    int out[2];
+    xpipe(out);
+    char items[32], workers[32];
+    snprintf(items, sizeof items, "%ld", sz->imap_items);
+    snprintf(workers, sizeof workers, "%ld", sz->workers);
+    pid_t pid = xfork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl("/proc/self/exe", "pool_bench", "--imap-child", items, workers, (char *)NULL);
+        fprintf(stderr, "pool_bench: exec /proc/self/exe: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    char *buf = read_to_eof(out[0]);
+    close(out[0]);
+    reap(pid);
+    double ips = 0;
+    long self_kib = 0;
+    if (sscanf(buf, "%lf %ld", &ips, &self_kib) != 2)
+        die("imap child: unexpected output \"%s\"", buf);
+    free(buf);
+    return (imap_result){ips, self_kib / 1024.0};
+}
+
 /* ---- Python ------------------------------------------------------------ */
 
 typedef struct figures {
@@ -805,6 +898,7 @@ typedef struct figures {
     double apply_traced_us; /* case 2 with POOL_TRACE's file written */
     cpu_result cpu;
     rss_result rss;
+    imap_result imap;       /* case 8 */
 } figures;
 
 /* Finds "key": number in a flat JSON object; NAN when absent. */
@@ -849,7 +943,8 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
         snprintf(why, wsize, "%s not found", script);
         return false;
     }
-    char a[12][32];
+    char a[12][32], imap_items[32];
+    snprintf(imap_items, sizeof imap_items, "%ld", sz->imap_items);
     snprintf(a[0], 32, "%ld", sz->workers);
     snprintf(a[1], 32, "%d", sz->reps);
     snprintf(a[2], 32, "%d", sz->start_reps);
@@ -862,7 +957,7 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
     const char *argv[] = {
         python, script, "--workers", a[0], "--reps", a[1], "--start-reps", a[2],
         "--cpu-reps", a[3], "--tasks", a[4], "--items", a[5], "--bytes", a[6],
-        "--cpu-tasks", a[7], "--cpu-secs", a[8], NULL,
+        "--cpu-tasks", a[7], "--cpu-secs", a[8], "--imap-items", imap_items, NULL,
     };
     int out[2], err[2];
     xpipe(out);
@@ -908,6 +1003,8 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
     py->cpu.task_s = json_num(json, "cpu_task_s");
     py->rss.parent_mib = json_num(json, "rss_parent_mib");
     py->rss.worker_mib = json_num(json, "rss_worker_mib");
+    py->imap.ips = json_num(json, "imap_items_per_s");
+    py->imap.parent_mib = json_num(json, "imap_rss_parent_mib");
     json_str(json, "python_version", version, vsize);
     free(json);
     return true;
@@ -1058,9 +1155,10 @@ static double loadavg(void)
 /* ---- Options: parse and select ----------------------------------------- */
 
 /* The parts of a run, as --only names them; part k >= 1 is C case k. */
-enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_N };
+enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_IMAP, P_N };
 static const char *const part_names[P_N] = {"floor", "start", "apply", "map1",
-                                            "map",   "bytes", "cpu",   "rss"};
+                                            "map",   "bytes", "cpu",   "rss",
+                                            "imap"};
 
 typedef struct options {
     sizes sz;
@@ -1202,7 +1300,8 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN}};
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN},
+                                 {NAN, NAN}};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
                    .why = "--no-python"};
     const sizes *sz = &o->sz;
@@ -1234,6 +1333,8 @@ static void measure(const options *o, results *r)
         r->c.cpu = case_cpu(sz);
     if (o->part[P_RSS])
         r->c.rss = case_rss(sz);
+    if (o->part[P_IMAP])
+        r->c.imap = case_imap(sz);
 
     r->have_py = o->use_python && run_python(o->python, o->script, sz, o->timeout, &r->py,
                                              r->version, sizeof r->version, r->why,
@@ -1264,7 +1365,9 @@ static void print_cases(const options *o, const results *r, tally *n)
 {
     const sizes *sz = &o->sz;
     const figures *c = &r->c, *py = &r->py;
-    char apply[64], map1[64], map[64], bytes[64], cpu[64];
+    char apply[64], map1[64], map[64], bytes[64], cpu[64], imap[64];
+    snprintf(imap, sizeof imap, "imap_unordered %ld, chunks %d", sz->imap_items,
+             IMAP_CHUNK);
     snprintf(apply, sizeof apply, "apply_async + callback, %ld", sz->tasks);
     snprintf(map1, sizeof map1, "map chunksize 1, %ld", sz->tasks);
     snprintf(map, sizeof map, "map %ld items, default chunks", sz->items);
@@ -1297,6 +1400,9 @@ static void print_cases(const options *o, const results *r, tally *n)
          NO_TARGET_COLUMN},
         {"", "  largest child (after join)", "MiB", c->rss.worker_mib, py->rss.worker_mib, LOWER,
          BLANK, NO_TARGET_COLUMN},
+        {"8", imap, "items/s", c->imap.ips, py->imap.ips, HIGHER, BLANK, NO_TARGET},
+        {"", "  parent's peak RSS", "MiB", c->imap.parent_mib, py->imap.parent_mib, LOWER,
+         BLANK, AT_MOST(ON_C, 64, " MiB")},
     };
     print_rows(rows, sizeof rows / sizeof rows[0], n);
 }
@@ -1363,7 +1469,8 @@ static int insane(const char *what, double v)
 static void case_figures(const figures *f, double fig[P_N])
 {
     const double v[P_N] = {NAN, f->start_ms, f->apply_us, f->map1_us, f->map_big_ips,
-                           f->bytes_mbs, f->cpu.speedup, rss_peak(f)};
+                           f->bytes_mbs, f->cpu.speedup, rss_peak(f),
+                           f->imap.ips};
     memcpy(fig, v, sizeof v);
 }
 
@@ -1398,6 +1505,8 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--rss-child") == 0)
         return rss_child(arg_long("--rss-child", argv[2]), arg_long("--rss-child", argv[3]));
+    if (argc == 4 && strcmp(argv[1], "--imap-child") == 0)
+        return imap_child(arg_long("--imap-child", argv[2]), arg_long("--imap-child", argv[3]));
     options o;
     parse_args(argc, argv, &o);
     select_parts(o.only, o.part);

@@ -189,6 +189,35 @@ def rss_child(a):
     print(json.dumps({"self_kib": me, "children_kib": kids}))
 
 
+def imap_child(a):
+    """Case 8 alone, in a fresh interpreter: imap_unordered over a lazy
+    range, 1000 items a chunk; items per second and this process's peak RSS."""
+    ctx = multiprocessing.get_context("fork")
+    pool = new_pool(ctx, a.workers)
+    t0 = now()
+    total = n = 0
+    for v in pool.imap_unordered(square, range(a.imap_items), 1000):
+        total += v
+        n += 1
+    t = now() - t0
+    end_pool(pool)
+    if n != a.imap_items or total != sum(i * i for i in range(a.imap_items)):
+        sys.exit("imap_unordered: wrong results")
+    # VmHWM, not ru_maxrss, which keeps the peak of the process that
+    # started this interpreter (the benchmark itself) across the exec.
+    with open("/proc/self/status") as f:
+        me = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+    print(json.dumps({"ips": a.imap_items / t, "self_kib": me}))
+
+
+def case_imap(a):
+    cmd = [sys.executable, os.path.abspath(__file__), "--imap-child",
+           "--workers", str(a.workers), "--imap-items", str(a.imap_items)]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, timeout=a.timeout).stdout
+    r = json.loads(out)
+    return {"imap_items_per_s": r["ips"], "imap_rss_parent_mib": r["self_kib"] / 1024}
+
+
 def case_rss(a):
     cmd = [sys.executable, os.path.abspath(__file__), "--rss-child",
            "--workers", str(a.workers), "--items", str(a.items)]
@@ -211,17 +240,22 @@ def main():
     p.add_argument("--cpu-secs", type=float)
     p.add_argument("--timeout", type=float, default=300, help="seconds for any one wait")
     p.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--imap-items", type=int)
+    p.add_argument("--imap-child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     full = dict(reps=5, start_reps=20, cpu_reps=3, tasks=20000, items=1000000,
-                bytes=16 << 20, cpu_tasks=8, cpu_secs=0.25)
+                bytes=16 << 20, cpu_tasks=8, cpu_secs=0.25, imap_items=10000000)
     quick = dict(reps=2, start_reps=3, cpu_reps=1, tasks=500, items=20000,
-                 bytes=1 << 20, cpu_tasks=4, cpu_secs=0.01)
+                 bytes=1 << 20, cpu_tasks=4, cpu_secs=0.01, imap_items=20000)
     for k, v in (quick if a.quick else full).items():
         if getattr(a, k) is None:
             setattr(a, k, v)
 
     if a.rss_child:
         rss_child(a)
+        return
+    if a.imap_child:
+        imap_child(a)
         return
     ctx = multiprocessing.get_context("fork")  # explicit, for comparability
     r = {
@@ -236,6 +270,7 @@ def main():
     }
     r.update(case_cpu(ctx, a))
     r.update(case_rss(a))
+    r.update(case_imap(a))
     print(json.dumps(r, indent=1))
 
 

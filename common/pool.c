@@ -7,6 +7,7 @@
  *                         workers, deaths and shutdown;
  *   pool_chunks.c         the same thread's traffic: chunks out, results in;
  *   pool_result_handler.c the parent's result-handler thread: callbacks;
+ *   pool_iter.c           imap's iterators, on the program's threads;
  *   pool_forkserver.c     the fork server process, which forks the workers;
  *   pool_worker.c         the worker process, which runs the tasks;
  *   pool_value.c          values and their wire format; pool_util.c, small

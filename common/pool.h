@@ -270,7 +270,9 @@ typedef bool (*pool_next_fn)(void *state, pool_value *item);
  * message (0 means 1, as in Python). Unlike Python's, the pool reads the
  * input only as far ahead as POOL_IMAP_AHEAD allows, so any number of items
  * runs in bounded memory. pool_close() ends the input: items not yet read
- * are never read. Destroy every iterator before its pool. */
+ * are never read. An item nested deeper than POOL_MAX_DEPTH fails alone,
+ * and never reaches a worker. One thread at a time may use an iterator.
+ * Destroy every iterator before its pool. */
 int pool_imap(pool_t *pool, pool_task_fn fn, pool_next_fn next, void *state,
               long chunksize, pool_iter **it);
 int pool_imap_unordered(pool_t *pool, pool_task_fn fn, pool_next_fn next, void *state,

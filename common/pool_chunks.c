@@ -32,9 +32,10 @@ static void describe_tasks(const chunk *c, char *buf, size_t size)
     if (c->job->mode == APPLY)
         snprintf(buf, size, "the task");
     else if (c->count == 1)
-        snprintf(buf, size, "task %zu", c->first);
+        snprintf(buf, size, "task %zu", c->job->index_base + c->first);
     else
-        snprintf(buf, size, "tasks %zu-%zu", c->first, c->first + c->count - 1);
+        snprintf(buf, size, "tasks %zu-%zu", c->job->index_base + c->first,
+                 c->job->index_base + c->first + c->count - 1);
 }
 
 /* The live worker with the fewest chunks in flight that can take one more. */
@@ -274,7 +275,14 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     for (size_t i = 0; i < c->count; i++) {
         char task[32] = "the task";
         if (job->mode != APPLY)
-            snprintf(task, sizeof task, "task %zu", c->first + i);
+            snprintf(task, sizeof task, "task %zu", job->index_base + c->first + i);
+        if (slots[i].type == POOL_ERROR && job->per_item_errors) { /* an iterator's item */
+            pool_value msg = pool_error("%s failed in PoolWorker-%d (pid %d): %s", task,
+                                        w->number, (int)w->pid, slots[i].as.s);
+            pool_value_free(&slots[i]);
+            slots[i] = msg;
+            continue;
+        }
         if (slots[i].type == POOL_ERROR)
             job_fail(job, POOL_ETASK, pool_error("%s failed in PoolWorker-%d (pid %d): %s", task,
                                                  w->number, (int)w->pid, slots[i].as.s));

@@ -56,6 +56,9 @@ struct pool_result {
     unsigned long trace_job;          /* traced: its number in the pool */
     unsigned long long flow_base;     /* traced: item i's flow id is flow_base + i */
     struct task_end *ends;            /* traced, with a callback: where each item ended */
+    bool per_item_errors;  /* an iterator's chunk: a failed item keeps its error in its slot */
+    size_t index_base;     /* an iterator's chunk: the input index of its item 0 */
+    unsigned long long ready_seq;     /* the order handles became ready in (pool_iter.c) */
     struct done_cb *done_cbs, *done_cbs_tail; /* done callbacks not yet run, in order */
     bool in_done_callbacks; /* the result handler runs its done callbacks: not freed */
 };
@@ -125,6 +128,7 @@ struct pool {
     task_now *now;             /* traced: each slot's worker's task, shared with it */
     int trace_no;              /* its number in the trace file */
     unsigned long jobs_made;   /* jobs submitted, to number them */
+    unsigned long long ready_count; /* handles made ready, for ready_seq */
 };
 
 /* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */

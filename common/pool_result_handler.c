@@ -93,6 +93,7 @@ void *result_handler_main(void *arg)
         bool unseen = false;
         pthread_mutex_lock(&pool->lock);
         job->ready = true;
+        job->ready_seq = ++pool->ready_count; /* imap_unordered takes the earliest */
         if (pool->trace)
             trace_event(pool, 'i', "ready", 0, trace_now(), 0, ",\"job\":%lu,\"ok\":%s",
                         job->trace_job, job->status == POOL_OK ? "true" : "false");

@@ -805,6 +805,30 @@ def l16_cancel_shutdown_terminate(tr):
     return out
 
 
+def l14_results_as_they_finish(tr):
+    """Main's pool_iter_next() waits (call "next") each return after their
+    item's task ends and before the next task to finish ends, so the items
+    come out of item order, as they finish."""
+    waits = sorted((w for w in tr.named("wait", ph="X") if w.args.get("call") == "next"),
+                   key=lambda w: w.end)
+    tasks = sorted((t for key in keys_of(tr, "imap_unordered") for t in tr.tasks(key)),
+                   key=lambda t: t.end)
+    if len(waits) != 4 or len(tasks) != 4:
+        return [f"expected 4 imap_unordered tasks and 4 next waits, found {len(tasks)} "
+                f"and {len(waits)}"]
+    out = []
+    for k, (w, t) in enumerate(zip(waits, tasks)):
+        if w.end < t.end:
+            out.append(f"{w} returns before {t} ends")
+        if k + 1 < len(tasks) and w.end > tasks[k + 1].end:
+            out.append(f"{w} returns only after {tasks[k + 1]} ends: main did not take "
+                       "the result as it came")
+    order = [w.args.get("index") for w in waits]
+    if order == sorted(order):
+        out.append(f"main got the items in item order {order}")
+    return out
+
+
 LESSONS = {
     "01": [("apply_callback_gets_result", l01_apply_callback_gets_result,
             "one apply job whose callback gets its task's result")],
@@ -838,6 +862,8 @@ LESSONS = {
     "16": [("cancel_shutdown_terminate", l16_cancel_shutdown_terminate,
             "cancel takes only queued jobs; no queued job runs; the started task finishes "
             "but under terminate")],
+    "14": [("results_as_they_finish", l14_results_as_they_finish,
+            "main's next() returns each item between its task's end and the next one's")],
 }
 
 

@@ -308,6 +308,15 @@ def l16_no_shutdown_cancel(ev):
     ev.remove(one(ev, "cancel", pool=2, job=3))
 
 
+@wrong("14", "results_as_they_finish", "main gets every item only after the last task ends")
+def l14_all_at_the_end(ev):
+    waits = find(ev, "wait", "X", call="next")
+    last = max(end(t) for t in find(ev, "task", "X"))
+    assert len(waits) == 4
+    for k, w in enumerate(waits):
+        w["dur"] = round(last + 1 + k - w["ts"], 3)
+
+
 # ---- Traces that must pass, and traces that cannot be read ----------------------
 
 def extra():
