@@ -206,9 +206,9 @@ static void test_terminate(void)
     CHECK_EQ_INT(1, atomic_load(&finished)); /* terminate waited for the running task */
     CHECK_EQ_INT(1, atomic_load(&started));  /* and no queued one started */
     const pool_value *v;
-    CHECK_EQ_INT(POOL_ETERMINATED, pool_result_get(running, 0, &v));
+    CHECK_EQ_INT(POOL_ETERMINATED, pool_result_get(running, 10, &v));
     CHECK_STR_CONTAINS(v->as.s, "terminated");
-    CHECK_EQ_INT(POOL_ETERMINATED, pool_result_get(queued, 0, &v));
+    CHECK_EQ_INT(POOL_ETERMINATED, pool_result_get(queued, 10, &v));
     CHECK_OK(pool_join(pool));
     pool_destroy(pool);
     pthread_join(opener, NULL);
