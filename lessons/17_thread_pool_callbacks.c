@@ -34,8 +34,9 @@ int main(void)
     pool_t *pool;
     pool_result *result;
     pool_opts opts = {.callback = result_callback};
-    pool_config config = {.threads = true}; /* the one change from lesson 04 */
 
+    /* [config] The one change from lesson 04: the workers are threads. */
+    pool_config config = {.threads = true};
     LESSON_TRY(pool_create(&pool, &config));
 
     /* [submit] */
