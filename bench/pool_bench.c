@@ -649,6 +649,22 @@ static double case_map_big(const sizes *sz)
     return m;
 }
 
+/* Case 4t: case 4 on a pool of threads (config.threads): items per second. */
+static double case_map_threads(const sizes *sz)
+{
+    pool_t *p = NULL;
+    ok(pool_create(&p, &(pool_config){.processes = sz->workers, .threads = true}),
+       "pool_create(threads)");
+    timed_square_map(p, 1000, 0);
+    double *v = xmalloc((size_t)sz->reps * sizeof *v);
+    for (int r = 0; r < sz->reps; r++)
+        v[r] = (double)sz->items / timed_square_map(p, sz->items, 0);
+    end_pool(p);
+    double m = median(v, sz->reps);
+    free(v);
+    return m;
+}
+
 /* Case 5: a bytes value to a worker that sends it back: MB/s, both ways. */
 static double echo_once(pool_t *p, const unsigned char *data, long bytes)
 {
@@ -899,6 +915,7 @@ typedef struct figures {
     cpu_result cpu;
     rss_result rss;
     imap_result imap;       /* case 8 */
+    double map_threads_ips; /* case 4t: case 4 on threads; Python's on ThreadPool */
 } figures;
 
 /* Finds "key": number in a flat JSON object; NAN when absent. */
@@ -996,6 +1013,7 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
     py->apply_us = json_num(json, "apply_async_us_per_task");
     py->map1_us = json_num(json, "map_chunksize1_us_per_task");
     py->map_big_ips = json_num(json, "map_items_per_s");
+    py->map_threads_ips = json_num(json, "thread_pool_map_items_per_s");
     py->bytes_mbs = json_num(json, "bytes_round_trip_mb_per_s");
     py->cpu.speedup = json_num(json, "cpu_speedup");
     py->cpu.serial_s = json_num(json, "cpu_serial_s");
@@ -1301,7 +1319,7 @@ typedef struct results {
 static void measure(const options *o, results *r)
 {
     static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN},
-                                 {NAN, NAN}};
+                                 {NAN, NAN}, NAN};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
                    .why = "--no-python"};
     const sizes *sz = &o->sz;
@@ -1327,6 +1345,8 @@ static void measure(const options *o, results *r)
         r->c.map1_us = case_map1(sz);
     if (o->part[P_MAP])
         r->c.map_big_ips = case_map_big(sz);
+    if (o->part[P_MAP])
+        r->c.map_threads_ips = case_map_threads(sz);
     if (o->part[P_BYTES])
         r->c.bytes_mbs = case_bytes(sz);
     if (o->part[P_CPU])
@@ -1391,6 +1411,8 @@ static void print_cases(const options *o, const results *r, tally *n)
          AT_MOST(ON_VS_FLOOR, 4, "x floor")},
         {"4", map, "items/s", c->map_big_ips, py->map_big_ips, HIGHER, BLANK,
          AT_LEAST(ON_GAIN, 5, "x Python")},
+        {"4t", "  the same on threads / ThreadPool", "items/s", c->map_threads_ips,
+         py->map_threads_ips, HIGHER, BLANK, NO_TARGET},
         {"5", bytes, "MB/s", c->bytes_mbs, py->bytes_mbs, HIGHER, r->fl.bulk1, NO_TARGET},
         {"6", cpu, "x", c->cpu.speedup, py->cpu.speedup, HIGHER, (double)sz->workers,
          AT_LEAST(ON_C, 1.8, "x serial")},
@@ -1494,6 +1516,10 @@ static int judge(const options *o, const results *r)
         if (o->part[k])
             bad += insane(what, c[k]);
     }
+    if (o->part[P_MAP])
+        bad += insane("C case 4t", r->c.map_threads_ips);
+    if (o->part[P_MAP] && r->have_py)
+        bad += insane("Python case 4t", r->py.map_threads_ips);
     for (int k = P_START; k < P_N && r->have_py; k++) {
         snprintf(what, sizeof what, "Python case %d", k);
         bad += insane(what, py[k]);

@@ -132,6 +132,16 @@ def case_map_big(ctx, a):
     return statistics.median(v)
 
 
+def case_map_threads(a):
+    """Case 4 on multiprocessing.pool.ThreadPool, beside the C pool of threads."""
+    from multiprocessing.pool import ThreadPool
+    pool = ThreadPool(a.workers)
+    timed_square_map(pool, 1000, None)
+    v = [a.items / timed_square_map(pool, a.items, None) for _ in range(a.reps)]
+    end_pool(pool)
+    return statistics.median(v)
+
+
 def case_bytes(ctx, a):
     data = bytes((i * 131 + (i >> 12)) & 0xFF for i in range(min(a.bytes, 1 << 16)))
     data = (data * (a.bytes // len(data) + 1))[: a.bytes]
@@ -266,6 +276,7 @@ def main():
         "apply_async_us_per_task": case_apply(ctx, a),
         "map_chunksize1_us_per_task": case_map1(ctx, a),
         "map_items_per_s": case_map_big(ctx, a),
+        "thread_pool_map_items_per_s": case_map_threads(a),
         "bytes_round_trip_mb_per_s": case_bytes(ctx, a),
     }
     r.update(case_cpu(ctx, a))

@@ -10,6 +10,7 @@
  *   pool_iter.c           imap's iterators, on the program's threads;
  *   pool_forkserver.c     the fork server process, which forks the workers;
  *   pool_worker.c         the worker process, which runs the tasks;
+ *   pool_threads.c        a worker thread, in a pool made with config.threads;
  *   pool_value.c          values and their wire format; pool_util.c, small
  *                         helpers every process uses;
  *   pool_trace.c          the trace file, written by the parent's threads.
@@ -72,6 +73,10 @@ static void pool_free(pool_t *pool)
         close(pool->death_fd);
     if (pool->wake_fd >= 0)
         close(pool->wake_fd);
+    if (pool->reply_wr >= 0)
+        close(pool->reply_wr);
+    if (pool->death_wr >= 0)
+        close(pool->death_wr);
     pthread_mutex_destroy(&pool->lock);
     pthread_mutex_destroy(&pool->join_lock);
     pthread_cond_destroy(&pool->result_handler_cv);
@@ -90,7 +95,11 @@ static void pool_free(pool_t *pool)
 static int create_failed(pool_t *pool)
 {
     int saved = errno ? errno : EIO; /* no pool thread runs here */
-    if (pool->server_fd >= 0) {
+    if (pool->config.threads) /* the workers made so far end at end of file */
+        thread_workers_end(pool);
+    if (pool->server_fd >= 0 && pool->config.threads)
+        close(pool->server_fd);
+    else if (pool->server_fd >= 0) {
         request quit = {.magic = SERVER_MAGIC, .op = QUIT};
         (void)forkserver_ask(pool->server_fd, &quit, 0); /* if it is gone, so are its workers */
         close(pool->server_fd);
@@ -140,9 +149,13 @@ int pool_create(pool_t **out, const pool_config *config)
     /* Every descriptor goes above stdio, even when the program closed it. */
     int sv[2] = {-1, -1}, dp[2] = {-1, -1};
     pool->server_fd = pool->death_fd = -1;
+    pool->reply_wr = pool->death_wr = -1;
     errno = 0;
     pool->wake_fd = fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (pool->wake_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    /* With threads, the pipe sv stands for the fork server's socket: the
+     * new threads' answers come on it. */
+    if (pool->wake_fd < 0 || (cfg.threads ? pipe2(sv, O_CLOEXEC)
+                              : socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) != 0)
         return create_failed(pool);
     pool->server_fd = sv[0] = fd_above_stdio(sv[0]);
     sv[1] = fd_above_stdio(sv[1]);
@@ -172,10 +185,15 @@ int pool_create(pool_t **out, const pool_config *config)
         }
     }
 
+    if (cfg.threads) { /* no fork server: the pool keeps both write ends */
+        pool->reply_wr = sv[1];
+        pool->death_wr = dp[1];
+        fcntl(pool->server_fd, F_SETFL, O_NONBLOCK);
+    }
     fflush(NULL); /* or the server and every worker would print it again */
     pid_t parent = getpid();
-    pool->server_pid = fork();
-    if (pool->server_pid == 0) {
+    pool->server_pid = cfg.threads ? 0 : fork(); /* 0 never reaches waitpid */
+    if (pool->server_pid == 0 && !cfg.threads) {
         close(sv[0]);
         close(dp[0]);
         /* Only the configuration goes with it: the fork server and its
@@ -189,8 +207,10 @@ int pool_create(pool_t **out, const pool_config *config)
         forkserver_main(&config, now, n_now, sv[1], dp[1], parent);
     }
     int saved = errno;
-    close(sv[1]);
-    close(dp[1]);
+    if (!cfg.threads)
+        close(sv[1]);
+    if (!cfg.threads)
+        close(dp[1]);
     errno = saved;
     if (pool->server_pid < 0)
         return create_failed(pool);
@@ -198,7 +218,8 @@ int pool_create(pool_t **out, const pool_config *config)
         char name[32] = "fork server";
         if (pool->trace_no > 1)
             snprintf(name, sizeof name, "fork server (pool %d)", pool->trace_no);
-        trace_name(pool->trace, pool->server_pid, pool->server_pid, false, name);
+        if (!cfg.threads)
+            trace_name(pool->trace, pool->server_pid, pool->server_pid, false, name);
         trace_event(pool, 'i', "pool_create", 0, trace_now(), 0, ",\"processes\":%ld",
                     pool->processes);
     }
@@ -467,7 +488,7 @@ int pool_join(pool_t *pool)
     if (!pool->joined) {
         pthread_join(pool->task_handler_thread, NULL);
         pthread_join(pool->result_handler_thread, NULL);
-        while (waitpid(pool->server_pid, NULL, 0) < 0 && errno == EINTR)
+        while (pool->server_pid > 0 && waitpid(pool->server_pid, NULL, 0) < 0 && errno == EINTR)
             ;
         pool->joined = true;
     }

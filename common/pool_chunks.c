@@ -224,7 +224,8 @@ void worker_lost(pool_t *pool, worker *w, int status)
     requeue(pool, w->head);
     if (w->task_fd >= 0)
         close(w->task_fd);
-    close(w->result_fd);
+    if (w->result_fd >= 0) /* a killed thread worker's are closed already */
+        close(w->result_fd);
     free(w->out.data);
     free(w->in.data);
     *w = (worker){.task_fd = -1, .result_fd = -1, .replaces = was,

@@ -96,6 +96,7 @@ typedef struct worker {
     const char *why;          /* why we killed it, for the error message */
     pid_t replaces;           /* traced: the dead worker this slot's next one replaces */
     int replaces_number;
+    struct thread_worker *thread; /* threads: the slot's thread; pid is its tid */
 } worker;
 
 struct pool {
@@ -129,6 +130,7 @@ struct pool {
     int trace_no;              /* its number in the trace file */
     unsigned long jobs_made;   /* jobs submitted, to number them */
     unsigned long long ready_count; /* handles made ready, for ready_seq */
+    int reply_wr, death_wr;    /* threads: write ends of server_fd's and death_fd's pipes */
 };
 
 /* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */
@@ -162,6 +164,20 @@ int receive_worker(pool_t *pool, int flags);
 /* Has the fork server kill a worker; its death notice follows. Task
  * handler only. */
 void kill_worker(pool_t *pool, worker *w, const char *why);
+
+/* pool_threads.c: workers that are threads (config.threads); the task
+ * handler alone, or pool_create() before it starts. A thread answers on
+ * the pipe server_fd reads, as the fork server would, and sends its death
+ * notice to death_fd. start makes slot i's pipes and thread; receive reads
+ * one answer as forkserver_receive() does, with the slot's ends in fds;
+ * kill sets its stop flag and closes our ends (set to -1); join waits for
+ * a thread whose death notice came; end kills and joins every thread left. */
+struct thread_worker;
+int thread_worker_start(pool_t *pool, long i, int number);
+int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[2]);
+void thread_worker_kill(worker *w);
+void thread_worker_join(struct thread_worker *t);
+void thread_workers_end(pool_t *pool);
 
 /* pool_chunks.c: chunks out to the workers and results back. Task handler
  * only, with pool->lock held; none of them blocks. */

@@ -27,6 +27,8 @@ void task_handler_wake(pool_t *pool)
 
 int ask_worker(pool_t *pool, long i, int flags)
 {
+    if (pool->config.threads) /* its thread answers on server_fd's pipe */
+        return thread_worker_start(pool, i, ++pool->next_number);
     request req = {.magic = SERVER_MAGIC, .op = SPAWN, .number = ++pool->next_number,
                    .slot = (int)i};
     if (forkserver_ask(pool->server_fd, &req, flags) != 0)
@@ -45,8 +47,12 @@ static void trace_start(pool_t *pool, worker *w)
         snprintf(name, sizeof name, "PoolWorker-%d (pool %d)", w->number, pool->trace_no);
     else
         snprintf(name, sizeof name, "PoolWorker-%d", w->number);
-    trace_name(pool->trace, w->pid, w->pid, false, name);
-    trace_name(pool->trace, w->pid, w->pid, true, name);
+    if (pool->config.threads) /* a lane among the process's threads */
+        trace_name(pool->trace, getpid(), w->pid, true, name);
+    if (!pool->config.threads)
+        trace_name(pool->trace, w->pid, w->pid, false, name);
+    if (!pool->config.threads)
+        trace_name(pool->trace, w->pid, w->pid, true, name);
     long long now = trace_now();
     trace_event(pool, 'i', "worker_started", w->pid, now, 0, ",\"worker\":%d,\"pid\":%d",
                 w->number, (int)w->pid);
@@ -65,7 +71,10 @@ static void send_kill(pool_t *pool, pid_t pid, bool *pending)
 
 void kill_worker(pool_t *pool, worker *w, const char *why)
 {
-    send_kill(pool, w->pid, &w->kill_pending);
+    if (pool->config.threads) /* its death notice follows its running task's end */
+        thread_worker_kill(w);
+    else
+        send_kill(pool, w->pid, &w->kill_pending);
     if (!w->why)
         w->why = why;
     w->ignored = true; /* nothing it sends from now on counts */
@@ -75,7 +84,8 @@ int receive_worker(pool_t *pool, int flags)
 {
     reply rep;
     int fds[2];
-    int rc = forkserver_receive(pool->server_fd, flags, &rep, fds);
+    int rc = pool->config.threads ? thread_worker_receive(pool, flags, &rep, fds)
+                                  : forkserver_receive(pool->server_fd, flags, &rep, fds);
     if (rc == 0)
         return 0;
     if (rc == -2) { /* the death pipe's end of file says the rest */
@@ -86,7 +96,7 @@ int receive_worker(pool_t *pool, int flags)
     bool asked = w && w->spawning && w->number == rep.number;
     if (rc == 1 && asked) {
         *w = (worker){.pid = rep.pid, .number = rep.number, .task_fd = fds[0],
-                      .result_fd = fds[1], .replaces = w->replaces,
+                      .result_fd = fds[1], .replaces = w->replaces, .thread = w->thread,
                       .replaces_number = w->replaces_number};
         fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
         fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
@@ -96,7 +106,7 @@ int receive_worker(pool_t *pool, int flags)
         return 1;
     }
     int err = rc == 1 ? EPROTO : errno;
-    if (rc == 1) {
+    if (rc == 1 && !pool->config.threads) {
         close(fds[0]);
         close(fds[1]);
     }
@@ -139,8 +149,11 @@ static void collect_deaths(pool_t *pool)
         for (long i = 0; n > 0 && i < pool->processes; i++) {
             worker *w = &pool->workers[i];
             if (w->pid == d.pid) {
+                struct thread_worker *t = w->thread;
                 read_worker(pool, w);
                 worker_lost(pool, w, d.status);
+                if (t)
+                    thread_worker_join(t);
             }
         }
     }
@@ -359,7 +372,10 @@ void *task_handler_main(void *arg)
     write_late_report(pool);
     /* Only this thread uses server_fd, so no lock is held while it waits. */
     request quit = {.magic = SERVER_MAGIC, .op = QUIT};
-    (void)forkserver_ask(pool->server_fd, &quit, 0); /* if it is gone, so are its workers */
+    if (pool->config.threads) /* threads asked for and not yet answered end here */
+        thread_workers_end(pool);
+    else
+        (void)forkserver_ask(pool->server_fd, &quit, 0); /* if it is gone, so are its workers */
     close(pool->server_fd);
     pool->server_fd = -1;
     return NULL;

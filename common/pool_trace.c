@@ -370,8 +370,11 @@ void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long t
     char name[64];
     pid_t tid = pid;
     bool here = pid == 0;
+    pid_t me;
     if (here)
         who_am_i(&pid, &tid);
+    else if (pool->config.threads) /* a thread worker's lane: our pid, its tid */
+        who_am_i(&pid, &me);
     pthread_mutex_lock(&t->lock);
     if (here && !named(t, pid, tid, true)) {
         thread_name(pool, name, sizeof name, pid, tid);
@@ -408,7 +411,7 @@ void trace_flow(pool_t *pool, unsigned long long id, pid_t from, long long from_
     pthread_mutex_lock(&t->lock);
     char *at = event_start(t, EVENT_ROOM);
     at = put_num(put(at, "{\"ph\":\"s\",\"cat\":\"pool\",\"name\":\"result\",\"pid\":"),
-                 (unsigned)from);
+                 (unsigned)(pool->config.threads ? pid : from)); /* a thread worker's: ours */
     at = put_num(put(at, ",\"tid\":"), (unsigned)from);
     at = put_us(put(at, ",\"ts\":"), from_ts);
     at = put_num(put(at, ",\"id\":"), id);

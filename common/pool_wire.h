@@ -94,6 +94,12 @@ typedef struct death {
 /* now and slots are NULL when untraced. */
 void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
                  int result_fd) __attribute__((noreturn));
+/* The worker's loop, for worker_main and for a thread worker: runs chunks
+ * until STOP, end of file, maxtasksperchild or a bad message, and returns
+ * the exit status (0, or BAD_MESSAGE_STATUS). me is what a traced task
+ * writes in now->pid; stop, if not NULL, is checked before each item. */
+int worker_loop(const pool_config *config, pid_t me, _Atomic bool *stop, task_now *now,
+                int task_fd, int result_fd);
 void forkserver_main(const pool_config *config, task_now *slots, long n_slots, int sock,
                      int death_fd, pid_t parent) __attribute__((noreturn));
 

@@ -1,7 +1,8 @@
 /* pool_worker.c - the worker process: it reads chunks of work from its
  * task pipe, runs the task on each item, and writes the results to its
  * result pipe. It is forked by the fork server and sees none of the
- * parent's state, only its configuration and its two pipes. */
+ * parent's state, only its configuration and its two pipes. In a pool of
+ * threads the same loop (worker_loop) runs on a thread (pool_threads.c). */
 #include "pool_wire.h"
 
 #include <errno.h>
@@ -14,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t self;
+/* Who runs the loop: the pid, or a thread worker's tid; one per thread. */
+static _Thread_local pid_t self;
+/* A thread worker's stop flag (worker_loop's stop); NULL in a process. */
+static _Thread_local _Atomic bool *stop_flag;
 
 static int64_t now_ns(void)
 {
@@ -55,6 +59,8 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
     size_t used = 0;
     for (uint32_t i = 0; i < h->count; i++) {
         pool_value arg, result;
+        if (stop_flag && atomic_load(stop_flag))
+            return 1; /* a killed thread worker: the rest of the chunk never starts */
         size_t k = pool_decode(body + used, h->len - used, &arg);
         if (k == 0)
             return -1;
@@ -114,6 +120,55 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
     }
 }
 
+int worker_loop(const pool_config *config, pid_t me, _Atomic bool *stop, task_now *now,
+                int task_fd, int result_fd)
+{
+    pool_buf in = {0}, out = {0}, notes = {0};
+    self = me;
+    stop_flag = stop;
+    long chunks = 0;
+    frame_head h;
+    int status = 0;
+    /* A STOP message ends us, and so does end of file: the parent closed
+     * its end or died. Anything but a well-formed message is not from the
+     * parent. */
+    while (read_frame(task_fd, &in, &h)) {
+        if (h.magic == FRAME_MAGIC && h.mode == STOP)
+            break;
+        int rc = -1;
+        if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
+            (rc = run_chunk(&h, in.data + sizeof h, &out, now, &notes)) < 0) {
+            status = BAD_MESSAGE_STATUS;
+            break;
+        }
+        if (rc > 0) /* stopped: nobody reads the results any more */
+            break;
+        buf_consume(&in, sizeof h + h.len);
+
+        /* Results go back after every chunk, so a slow task never holds back
+         * the results of the quick ones before it. */
+        fflush(stdout);
+        fflush(stderr);
+        if (notes.len) { /* one write: one wakeup of the parent */
+            buf_reserve(&notes, out.len);
+            memcpy(notes.data + notes.len, out.data, out.len);
+            notes.len += out.len;
+        }
+        pool_buf *send = notes.len ? &notes : &out;
+        if (write_all(result_fd, send->data, send->len) != 0)
+            break;
+        out.len = notes.len = 0;
+        if (config->maxtasksperchild && ++chunks >= config->maxtasksperchild)
+            break;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    free(in.data);
+    free(out.data);
+    free(notes.data);
+    return status;
+}
+
 void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
                  int result_fd)
 {
@@ -142,44 +197,6 @@ void worker_main(const pool_config *config, int number, task_now *now, int task_
     if (config->initializer)
         config->initializer(config->initarg);
 
-    pool_buf in = {0}, out = {0}, notes = {0};
-    self = getpid();
-    long chunks = 0;
-    frame_head h;
-    int status = 0;
-    /* A STOP message ends us, and so does end of file: the parent closed
-     * its end or died. Anything but a well-formed message is not from the
-     * parent. */
-    while (read_frame(task_fd, &in, &h)) {
-        if (h.magic == FRAME_MAGIC && h.mode == STOP)
-            break;
-        if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
-            run_chunk(&h, in.data + sizeof h, &out, now, &notes) != 0) {
-            status = BAD_MESSAGE_STATUS;
-            break;
-        }
-        buf_consume(&in, sizeof h + h.len);
-
-        /* Results go back after every chunk, so a slow task never holds back
-         * the results of the quick ones before it. */
-        fflush(stdout);
-        fflush(stderr);
-        if (notes.len) { /* one write: one wakeup of the parent */
-            buf_reserve(&notes, out.len);
-            memcpy(notes.data + notes.len, out.data, out.len);
-            notes.len += out.len;
-        }
-        pool_buf *send = notes.len ? &notes : &out;
-        if (write_all(result_fd, send->data, send->len) != 0)
-            break;
-        out.len = notes.len = 0;
-        if (config->maxtasksperchild && ++chunks >= config->maxtasksperchild)
-            break;
-    }
-    fflush(stdout);
-    fflush(stderr);
-    free(in.data);
-    free(out.data);
-    free(notes.data);
+    int status = worker_loop(config, getpid(), NULL, now, task_fd, result_fd);
     _exit(status); /* not exit(): the parent's atexit handlers are not ours */
 }

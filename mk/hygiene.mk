@@ -10,7 +10,7 @@
 # Under Valgrind the tests shrink their sizes themselves (tests/fault/where.c).
 
 HELGRIND_TESTS ?= fault_threads fault_nested fault_callback_stall fault_callback_fail \
-                  fault_misuse fault_terminate fault_idle_kill fault_cancel_race
+                  fault_misuse fault_terminate fault_idle_kill fault_cancel_race test_thread_pool
 HELGRIND_FLAGS ?= --vgdb=no --error-exitcode=1
 REPEAT         ?= 20
 

@@ -423,12 +423,24 @@ def short(s, n=70):
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
+def worker_lane(tr, t):
+    """The PoolWorker name of an event's lane: a worker process's, on its one
+    thread, or a worker thread's in main's process (a pool made with
+    config.threads); None on any other lane."""
+    if t.pid == tr.main_pid:
+        name = tr.thread.get((t.pid, t.tid)) or ""
+        return name if t.tid != t.pid and name.startswith("PoolWorker-") else None
+    name = tr.proc.get(t.pid) or ""
+    return name if t.tid == t.pid and name.startswith("PoolWorker-") else None
+
+
 def c_tasks_in_workers(tr):
     out = []
     for t in tr.named("task", ph="X"):
-        name = tr.proc.get(t.pid) or ""
-        if t.pid == tr.main_pid or t.tid != t.pid or not name.startswith("PoolWorker-"):
-            out.append(f"{t} runs in {name!r}, not on a PoolWorker's one thread")
+        if worker_lane(tr, t) is None:
+            name = tr.thread.get((t.pid, t.tid)) or tr.proc.get(t.pid) or ""
+            out.append(f"{t} runs in {name!r}, not on a PoolWorker's one thread "
+                       "nor on a PoolWorker thread of main's process")
     return out
 
 
@@ -450,9 +462,9 @@ def c_chunk_result_after_its_tasks(tr):
                 out.append(f"{r}: its task index {i} is not in the trace")
             elif t.end > r.ts:
                 out.append(f"{r} is read before {t} ends")
-            elif tr.proc.get(t.pid) != worker:
+            elif worker_lane(tr, t) != worker:
                 out.append(f"{r} names {worker}, but {t} ran in "
-                           f"{tr.proc.get(t.pid)!r}")
+                           f"{worker_lane(tr, t) or tr.proc.get(t.pid)!r}")
     return out
 
 
@@ -528,7 +540,8 @@ GENERAL = [
     ("callback_value_in_order", c_callback_value_in_order,
      "a map's callback gets its tasks' results in item order"),
     ("tasks_in_workers", c_tasks_in_workers,
-     "every task runs in a PoolWorker process, on its one thread"),
+     "every task runs in a PoolWorker process, on its one thread, or on a PoolWorker "
+     "thread of main's process"),
     ("chunk_result_after_its_tasks", c_chunk_result_after_its_tasks,
      "a chunk's result is read after its tasks end, on the worker it names"),
     ("callbacks_never_overlap", c_callbacks_never_overlap,
@@ -599,6 +612,21 @@ def l04_callback_in_main_tasks_in_workers(tr):
                    f"(main: pid {tr.main_pid} tid {tr.main_tid})")
     if tasks[0].pid == cb.pid:
         out.append(f"{tasks[0]} runs in the callback's process")
+    return out
+
+
+def l17_tasks_on_threads_of_main(tr):
+    out = []
+    cb = the_callback(tr, (1, 1))
+    tasks = tr.tasks((1, 1))
+    if cb is None or len(tasks) != 1:
+        return ["expected job 1 to have one task and one callback"]
+    t = tasks[0]
+    if t.pid != tr.main_pid or t.tid in (tr.main_tid, cb.tid) or worker_lane(tr, t) is None:
+        out.append(f"{t} is not on a PoolWorker thread of main's process "
+                   f"(main: pid {tr.main_pid} tid {tr.main_tid}; callback: tid {cb.tid})")
+    if cb.pid != tr.main_pid or cb.tid == tr.main_tid:
+        out.append(f"{cb} is not in main's process on a thread other than main's")
     return out
 
 
@@ -864,6 +892,9 @@ LESSONS = {
             "but under terminate")],
     "14": [("results_as_they_finish", l14_results_as_they_finish,
             "main's next() returns each item between its task's end and the next one's")],
+    "17": [("tasks_on_threads_of_main", l17_tasks_on_threads_of_main,
+            "the task runs on a PoolWorker thread of main's process; the callback on "
+            "another thread of it, not main's")],
 }
 
 

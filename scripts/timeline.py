@@ -193,6 +193,8 @@ class Model:
         tbase, _ = split_pool(self.label(lane))
         if WORKER_NAME.match(pbase):
             return "worker"
+        if lane.pid == self.main_pid and WORKER_NAME.match(tbase):
+            return "worker"  # a worker thread of a pool made with config.threads
         if pbase == "fork server":
             return "fork-server"
         if tbase in ("task-handler", "result-handler"):
@@ -209,8 +211,9 @@ class Model:
         if kind == "fork-server":
             return (1, pool, lane.pid)
         if kind == "worker":
-            _, pool = split_pool(self.proc_names.get(lane.pid))
-            n = int(WORKER_NAME.match(split_pool(self.proc_names.get(lane.pid))[0]).group(1))
+            name = self.proc_names.get(lane.pid) if lane.pid != self.main_pid else self.label(lane)
+            _, pool = split_pool(name)
+            n = int(WORKER_NAME.match(split_pool(name)[0]).group(1))
             return (2, pool, n, lane.first)
         return (3, lane.pid, lane.tid)
 

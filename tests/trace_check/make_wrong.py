@@ -218,6 +218,24 @@ def l04_handler_is_main(ev):
             e["args"]["name"] = "result-handler"
 
 
+@wrong("17", "tasks_on_threads_of_main", "the task runs in a PoolWorker process")
+def l17_task_in_process(ev):
+    t = one(ev, "task", "X")
+    name = next(e["args"]["name"] for e in ev if e["ph"] == "M" and
+                e["name"] == "thread_name" and e["tid"] == t["tid"])
+    t["pid"] = t["tid"] = other = 4242424
+    for kind in ("process_name", "thread_name"):
+        ev.insert(1, {"ph": "M", "name": kind, "pid": other, "tid": other,
+                      "args": {"name": name}})
+
+
+@wrong("17", "tasks_in_workers", "the task runs on the task handler's thread")
+def task_on_task_handler(ev):
+    t = one(ev, "task", "X")
+    t["tid"] = next(e["tid"] for e in ev if e["ph"] == "M" and e["name"] == "thread_name"
+                    and e["args"]["name"] == "task-handler")
+
+
 @wrong("05", "callback_before_join_returns", "main never joins")
 def l05_no_join(ev):
     ev.remove(one(ev, "join", "X"))
