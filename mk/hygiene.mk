@@ -48,7 +48,7 @@ drd: all
 
 # The two slowest fault tests (about 20 s a run) repeat a quarter as often,
 # which keeps CI's whole run near half an hour.
-REPEAT_SLOW := fault_memory_peak|fault_create_destroy
+REPEAT_SLOW := fault_memory_peak|fault_create_destroy|fault_imap_rss|fault_cancel_race
 repeat: all
 	cd $(BUILD) && $(CTEST) -j$(JOBS) --output-on-failure -L 'unit|faults' \
 	    -E '^($(REPEAT_SLOW))$$' --repeat until-fail:$(REPEAT)
