@@ -524,6 +524,21 @@ void pool_destroy(pool_t *pool)
 
 /* ---- Handles ----------------------------------------------------------- */
 
+/* Sets *deadline timeout seconds from now on ready_cv's clock; see
+ * pool_internal.h. */
+double deadline_after(double timeout, struct timespec *deadline)
+{
+    if (timeout > 1e9) /* about 30 years: the same as forever */
+        timeout = POOL_FOREVER;
+    clock_gettime(CLOCK_MONOTONIC, deadline);
+    if (timeout >= 0) {
+        long long ns = deadline->tv_nsec + (long long)((timeout - (long long)timeout) * 1e9);
+        deadline->tv_sec += (time_t)timeout + ns / 1000000000;
+        deadline->tv_nsec = ns % 1000000000;
+    }
+    return timeout;
+}
+
 /* pool_result_wait(), traced as call: "wait", or "get" for get and the
  * blocking forms. */
 static int wait_for(pool_result *result, double timeout, const char *call)
@@ -535,15 +550,8 @@ static int wait_for(pool_result *result, double timeout, const char *call)
         pthread_mutex_unlock(&pool->lock);
         return POOL_EDEADLK;
     }
-    if (timeout > 1e9) /* about 30 years: the same as forever */
-        timeout = POOL_FOREVER;
     struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout >= 0) {
-        long long ns = deadline.tv_nsec + (long long)((timeout - (long long)timeout) * 1e9);
-        deadline.tv_sec += (time_t)timeout + ns / 1000000000;
-        deadline.tv_nsec = ns % 1000000000;
-    }
+    timeout = deadline_after(timeout, &deadline);
     int rc = 0;
     while (!result->ready && rc != ETIMEDOUT) {
         if (timeout < 0)

@@ -150,6 +150,12 @@ void job_free(pool_t *pool, struct pool_result *job);
  * POOL_ECANCELLED and returns true; otherwise false, changing nothing. */
 bool job_cancel(pool_t *pool, struct pool_result *job);
 
+/* ---- Waiting on ready_cv (pool.c): wait, get and pool_iter_next -------- */
+
+/* Sets *deadline timeout seconds from now on ready_cv's clock, and returns
+ * the timeout, or POOL_FOREVER for one past about 30 years. */
+double deadline_after(double timeout, struct timespec *deadline);
+
 /* ---- The task-handler thread (pool_task_handler.c, pool_chunks.c) ------ */
 
 /* The thread's body; it takes pool->lock itself. */

@@ -231,15 +231,8 @@ int pool_iter_next(pool_iter *it, double timeout, pool_value *value)
     if (on_result_handler_thread(pool))
         return POOL_EDEADLK;
     long long start = pool->trace ? trace_now() : 0;
-    if (timeout > 1e9) /* about 30 years: the same as forever */
-        timeout = POOL_FOREVER;
     struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout >= 0) {
-        long long ns = deadline.tv_nsec + (long long)((timeout - (long long)timeout) * 1e9);
-        deadline.tv_sec += (time_t)timeout + ns / 1000000000;
-        deadline.tv_nsec = ns % 1000000000;
-    }
+    timeout = deadline_after(timeout, &deadline);
 
     for (;;) {
         refill(it); /* next() runs here, on the caller's thread, unlocked */
