@@ -6,8 +6,9 @@ CC       ?= cc
 WERROR   ?=
 SANFLAGS ?=
 OPT      ?= -O2
+MPI      ?=
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic $(WERROR) \
-            $(OPT) -g -pthread $(SANFLAGS) -Icommon
+            $(OPT) -g -pthread $(SANFLAGS) -Icommon $(if $(MPI),-DPOOL_MPI)
 LDFLAGS  := -pthread $(SANFLAGS)
 CTEST    ?= ctest
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
@@ -19,7 +20,8 @@ FILECHECK := $(shell scripts/ensure_tools.sh --print-filecheck)
 endif
 export FILECHECK
 
-COMMON_SRC := $(wildcard common/*.c)
+# pool_mpi.c is the MPI build's alone (MPI=1, mk/mpi.mk).
+COMMON_SRC := $(filter-out $(if $(MPI),,common/pool_mpi.c),$(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LESSONS    := $(patsubst lessons/%.c,$(BUILD)/lessons/%,$(wildcard lessons/[0-9][0-9]_*.c))
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/fault_*.c))

@@ -1,6 +1,10 @@
 /* lesson.c - the helpers declared in lesson.h. */
 #include "lesson.h"
 
+#ifdef POOL_MPI
+#include <mpi.h>
+#endif
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -127,8 +131,21 @@ lesson_text lesson_process(void)
     lesson_text t;
 
     process_name(name, sizeof name);
+#ifdef POOL_MPI
+    /* A rank's parent is MPI's launcher, so the rank and host say more. */
+    int rank = -1, up = 0;
+    char host[64] = "?";
+    MPI_Initialized(&up);
+    if (up)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    gethostname(host, sizeof host); /* "?" is left if it fails */
+    host[sizeof host - 1] = '\0';
+    snprintf(t.text, sizeof t.text, "rank=%d host=%.32s name=%.15s pid=%ld", rank, host, name,
+             (long)getpid());
+#else
     snprintf(t.text, sizeof t.text, "name=%s pid=%ld parent=%ld", name,
              (long)getpid(), (long)getppid());
+#endif
     return t;
 }
 

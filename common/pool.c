@@ -97,7 +97,11 @@ static int create_failed(pool_t *pool)
     int saved = errno ? errno : EIO; /* no pool thread runs here */
     if (pool->config.threads) /* the workers made so far end at end of file */
         thread_workers_end(pool);
-    if (pool->server_fd >= 0 && pool->config.threads)
+#ifdef POOL_MPI
+    if (pool->ranks) /* likewise, once the link tells their ranks */
+        rank_workers_end(pool);
+#endif
+    if (pool->server_fd >= 0 && (pool->config.threads || pool->ranks))
         close(pool->server_fd);
     else if (pool->server_fd >= 0) {
         request quit = {.magic = SERVER_MAGIC, .op = QUIT};
@@ -130,6 +134,17 @@ int pool_create(pool_t **out, const pool_config *config)
     pool->processes = cfg.processes ? cfg.processes : sysconf(_SC_NPROCESSORS_ONLN);
     if (pool->processes < 1)
         pool->processes = 1;
+#ifdef POOL_MPI
+    if (!cfg.threads) { /* the workers are the job's ranks */
+        int rc = rank_pool_check(&cfg, &pool->processes);
+        if (rc != POOL_OK) {
+            free(pool);
+            return rc;
+        }
+        pool->ranks = true;
+    }
+#endif
+    bool piped = cfg.threads || pool->ranks; /* no fork server: answers come on pipes */
     pool->workers = xcalloc((size_t)pool->processes, sizeof *pool->workers);
     pool->pfds = xcalloc((size_t)(3 + 2 * pool->processes), sizeof *pool->pfds);
     /* The workers learn that they are traced from config.trace. */
@@ -154,7 +169,7 @@ int pool_create(pool_t **out, const pool_config *config)
     pool->wake_fd = fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     /* With threads, the pipe sv stands for the fork server's socket: the
      * new threads' answers come on it. */
-    if (pool->wake_fd < 0 || (cfg.threads ? pipe2(sv, O_CLOEXEC)
+    if (pool->wake_fd < 0 || (piped ? pipe2(sv, O_CLOEXEC)
                               : socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) != 0)
         return create_failed(pool);
     pool->server_fd = sv[0] = fd_above_stdio(sv[0]);
@@ -185,15 +200,15 @@ int pool_create(pool_t **out, const pool_config *config)
         }
     }
 
-    if (cfg.threads) { /* no fork server: the pool keeps both write ends */
+    if (piped) { /* no fork server: the pool keeps both write ends */
         pool->reply_wr = sv[1];
         pool->death_wr = dp[1];
         fcntl(pool->server_fd, F_SETFL, O_NONBLOCK);
     }
     fflush(NULL); /* or the server and every worker would print it again */
     pid_t parent = getpid();
-    pool->server_pid = cfg.threads ? 0 : fork(); /* 0 never reaches waitpid */
-    if (pool->server_pid == 0 && !cfg.threads) {
+    pool->server_pid = piped ? 0 : fork(); /* 0 never reaches waitpid */
+    if (pool->server_pid == 0 && !piped) {
         close(sv[0]);
         close(dp[0]);
         /* Only the configuration goes with it: the fork server and its
@@ -207,9 +222,9 @@ int pool_create(pool_t **out, const pool_config *config)
         forkserver_main(&config, now, n_now, sv[1], dp[1], parent);
     }
     int saved = errno;
-    if (!cfg.threads)
+    if (!piped)
         close(sv[1]);
-    if (!cfg.threads)
+    if (!piped)
         close(dp[1]);
     errno = saved;
     if (pool->server_pid < 0)
@@ -218,12 +233,16 @@ int pool_create(pool_t **out, const pool_config *config)
         char name[32] = "fork server";
         if (pool->trace_no > 1)
             snprintf(name, sizeof name, "fork server (pool %d)", pool->trace_no);
-        if (!cfg.threads)
+        if (!piped)
             trace_name(pool->trace, pool->server_pid, pool->server_pid, false, name);
         trace_event(pool, 'i', "pool_create", 0, trace_now(), 0, ",\"processes\":%ld",
                     pool->processes);
     }
 
+#ifdef POOL_MPI
+    if (pool->ranks && rank_link_open(pool) != 0)
+        return create_failed(pool);
+#endif
     /* Here the answers are awaited; the task handler takes later ones in
      * its poll loop. */
     for (long i = 0; i < pool->processes; i++)

@@ -85,7 +85,7 @@ static void send_chunk(worker *w, chunk *c)
 {
     struct pool_result *job = c->job;
     frame_head h = {.magic = FRAME_MAGIC, .count = (uint32_t)c->count,
-                    .seq = w->next_seq++, .fn = (uint64_t)(uintptr_t)job->fn,
+                    .seq = w->next_seq++, .fn = task_name(job->fn),
                     .mode = job->mode};
     if (w->out_off) {
         buf_consume(&w->out, w->out_off);

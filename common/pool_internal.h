@@ -130,7 +130,8 @@ struct pool {
     int trace_no;              /* its number in the trace file */
     unsigned long jobs_made;   /* jobs submitted, to number them */
     unsigned long long ready_count; /* handles made ready, for ready_seq */
-    int reply_wr, death_wr;    /* threads: write ends of server_fd's and death_fd's pipes */
+    int reply_wr, death_wr;    /* threads, ranks: write ends of server_fd's and death_fd's pipes */
+    bool ranks;                /* the MPI build: workers are ranks (pool_mpi.c) */
 };
 
 /* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */
@@ -184,6 +185,23 @@ int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[2]);
 void thread_worker_kill(worker *w);
 void thread_worker_join(struct thread_worker *t);
 void thread_workers_end(pool_t *pool);
+
+/* pool_mpi.c, in the MPI build: workers that are the ranks of an MPI job.
+ * A worker rank answers through the same pipes a thread does (server_fd
+ * and death_fd), and a link thread carries each slot's two pipes to and
+ * from its rank, so the task handler sees pipes, as with any worker.
+ * check, in pool_create(), validates config for ranks and sets *processes;
+ * open starts the link thread; start asks rank i + 1 for a worker; kill
+ * closes our ends, which the link tells the rank; end, once the task
+ * handler ended or pool_create() failed, kills every worker left and waits
+ * until every rank is idle. Task handler only, but check and open. */
+#ifdef POOL_MPI
+int rank_pool_check(const pool_config *config, long *processes);
+int rank_link_open(pool_t *pool);
+int rank_worker_start(pool_t *pool, long i, int number);
+void rank_worker_kill(worker *w);
+void rank_workers_end(pool_t *pool);
+#endif
 
 /* pool_chunks.c: chunks out to the workers and results back. Task handler
  * only, with pool->lock held; none of them blocks. */

@@ -29,6 +29,10 @@ int ask_worker(pool_t *pool, long i, int flags)
 {
     if (pool->config.threads) /* its thread answers on server_fd's pipe */
         return thread_worker_start(pool, i, ++pool->next_number);
+#ifdef POOL_MPI
+    if (pool->ranks) /* its rank answers on server_fd's pipe, through the link */
+        return rank_worker_start(pool, i, ++pool->next_number);
+#endif
     request req = {.magic = SERVER_MAGIC, .op = SPAWN, .number = ++pool->next_number,
                    .slot = (int)i};
     if (forkserver_ask(pool->server_fd, &req, flags) != 0)
@@ -73,6 +77,10 @@ void kill_worker(pool_t *pool, worker *w, const char *why)
 {
     if (pool->config.threads) /* its death notice follows its running task's end */
         thread_worker_kill(w);
+#ifdef POOL_MPI
+    else if (pool->ranks) /* likewise */
+        rank_worker_kill(w);
+#endif
     else
         send_kill(pool, w->pid, &w->kill_pending);
     if (!w->why)
@@ -84,8 +92,9 @@ int receive_worker(pool_t *pool, int flags)
 {
     reply rep;
     int fds[2];
-    int rc = pool->config.threads ? thread_worker_receive(pool, flags, &rep, fds)
-                                  : forkserver_receive(pool->server_fd, flags, &rep, fds);
+    bool piped = pool->config.threads || pool->ranks; /* answers come on a pipe */
+    int rc = piped ? thread_worker_receive(pool, flags, &rep, fds)
+                   : forkserver_receive(pool->server_fd, flags, &rep, fds);
     if (rc == 0)
         return 0;
     if (rc == -2) { /* the death pipe's end of file says the rest */
@@ -106,7 +115,7 @@ int receive_worker(pool_t *pool, int flags)
         return 1;
     }
     int err = rc == 1 ? EPROTO : errno;
-    if (rc == 1 && !pool->config.threads) {
+    if (rc == 1 && !piped) {
         close(fds[0]);
         close(fds[1]);
     }
@@ -374,6 +383,10 @@ void *task_handler_main(void *arg)
     request quit = {.magic = SERVER_MAGIC, .op = QUIT};
     if (pool->config.threads) /* threads asked for and not yet answered end here */
         thread_workers_end(pool);
+#ifdef POOL_MPI
+    else if (pool->ranks) /* and ranks */
+        rank_workers_end(pool);
+#endif
     else
         (void)forkserver_ask(pool->server_fd, &quit, 0); /* if it is gone, so are its workers */
     close(pool->server_fd);

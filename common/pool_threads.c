@@ -43,7 +43,8 @@ static void *thread_worker_main(void *arg)
     if (write_all(t->reply_fd, &rep, sizeof rep) == 0) { /* it fails only if the pool is gone */
         if (t->config.initializer)
             t->config.initializer(t->config.initarg);
-        status = worker_loop(&t->config, tid, &t->stop, t->now, t->task_fd, t->result_fd);
+        worker_io io = worker_pipes(t->task_fd, t->result_fd, &t->stop);
+        status = worker_loop(&t->config, tid, t->now, &io);
     }
     close(t->task_fd);
     close(t->result_fd);
@@ -54,30 +55,12 @@ static void *thread_worker_main(void *arg)
     return NULL;
 }
 
-/* A pipe whose ends are above stdio and close-on-exec; -1 with errno set. */
-static int make_pipe(int p[2])
-{
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    p[0] = fd_above_stdio(p[0]);
-    p[1] = fd_above_stdio(p[1]);
-    if (p[0] >= 0 && p[1] >= 0)
-        return 0;
-    int saved = errno;
-    if (p[0] >= 0)
-        close(p[0]);
-    if (p[1] >= 0)
-        close(p[1]);
-    errno = saved;
-    return -1;
-}
-
 int thread_worker_start(pool_t *pool, long i, int number)
 {
     int task[2], result[2];
-    if (make_pipe(task) != 0)
+    if (pipe_above_stdio(task) != 0)
         return -1;
-    if (make_pipe(result) != 0) {
+    if (pipe_above_stdio(result) != 0) {
         int saved = errno;
         close(task[0]);
         close(task[1]);

@@ -125,6 +125,23 @@ int fd_above_stdio(int fd)
     return moved;
 }
 
+int pipe_above_stdio(int p[2])
+{
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    p[0] = fd_above_stdio(p[0]);
+    p[1] = fd_above_stdio(p[1]);
+    if (p[0] >= 0 && p[1] >= 0)
+        return 0;
+    int saved = errno;
+    if (p[0] >= 0)
+        close(p[0]);
+    if (p[1] >= 0)
+        close(p[1]);
+    errno = saved;
+    return -1;
+}
+
 /* It looks no deeper than limit, so a very deep value costs no stack. */
 bool nests_deeper(const pool_value *value, int limit)
 {

@@ -94,12 +94,46 @@ typedef struct death {
 /* now and slots are NULL when untraced. */
 void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
                  int result_fd) __attribute__((noreturn));
-/* The worker's loop, for worker_main and for a thread worker: runs chunks
- * until STOP, end of file, maxtasksperchild or a bad message, and returns
- * the exit status (0, or BAD_MESSAGE_STATUS). me is what a traced task
- * writes in now->pid; stop, if not NULL, is checked before each item. */
-int worker_loop(const pool_config *config, pid_t me, _Atomic bool *stop, task_now *now,
-                int task_fd, int result_fd);
+/* Where a worker's loop reads its task stream and writes its results: the
+ * two pipes, or, for a worker rank of the MPI build (pool_mpi.c), MPI
+ * messages. read returns as read(2) does, 0 at the end; write returns 0, or
+ * -1 when nobody reads the results any more; stopped, if set, is asked
+ * before each item whether the rest of the chunk should be skipped. */
+typedef struct worker_io {
+    int task_fd, result_fd;
+    _Atomic bool *stop;  /* a thread worker's stop flag, or NULL */
+    ssize_t (*read)(struct worker_io *io, void *buf, size_t size);
+    int (*write)(struct worker_io *io, const void *data, size_t len);
+    bool (*stopped)(struct worker_io *io);
+} worker_io;
+/* A seed of the worker's own (rand, random and drand48), so workers draw
+ * different random numbers. */
+void worker_seed(int number);
+/* The pipes' worker_io: read(2) on task_fd, write_all() on result_fd. */
+worker_io worker_pipes(int task_fd, int result_fd, _Atomic bool *stop);
+/* The worker's loop, for worker_main, a thread worker and a worker rank:
+ * runs chunks until STOP, end of input, maxtasksperchild or a bad message,
+ * and returns the exit status (0, or BAD_MESSAGE_STATUS). me is what a
+ * traced task writes in now->pid. */
+int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io);
+
+/* ---- Naming a task (pool_names.c) ------------------------------------- */
+
+/* A task message names its task: by its address, since a forked worker or
+ * a thread shares the parent's addresses; in the MPI build (POOL_MPI), by
+ * its offset in the program's executable, TASK_UNNAMED if it lies outside.
+ * task_lookup gives the task back, or NULL with the reason in why. */
+#define TASK_UNNAMED UINT64_MAX
+uint64_t task_name(pool_task_fn fn);
+pool_task_fn task_lookup(uint64_t name, char *why, size_t size);
+/* The MPI build's helpers: the executable's build id (its length; 0 if it
+ * has none); a data pointer's offset in the executable, or TASK_UNNAMED,
+ * and back; and, on a worker rank whose executable is not the parent's,
+ * the reason every lookup fails from then on (NULL: none). */
+size_t image_build_id(unsigned char id[64]);
+uint64_t image_data_name(const void *p);
+void *image_data_lookup(uint64_t name);
+void task_names_refuse(const char *why);
 void forkserver_main(const pool_config *config, task_now *slots, long n_slots, int sock,
                      int death_fd, pid_t parent) __attribute__((noreturn));
 
@@ -141,6 +175,8 @@ pid_t waitpid_retry(pid_t pid, int *status, int flags);
 /* Moves a descriptor above 2, keeping it close-on-exec; -1 with errno set
  * if it cannot, the original closed either way. */
 int fd_above_stdio(int fd);
+/* A pipe whose ends are above stdio and close-on-exec; -1 with errno set. */
+int pipe_above_stdio(int p[2]);
 /* Whether value nests lists more than limit deep; it looks no deeper. */
 bool nests_deeper(const pool_value *value, int limit);
 

@@ -17,8 +17,6 @@
 
 /* Who runs the loop: the pid, or a thread worker's tid; one per thread. */
 static _Thread_local pid_t self;
-/* A thread worker's stop flag (worker_loop's stop); NULL in a process. */
-static _Thread_local _Atomic bool *stop_flag;
 
 static int64_t now_ns(void)
 {
@@ -48,9 +46,10 @@ static void note(pool_buf *notes, uint64_t seq, uint32_t item, int64_t start,
  * Traced (now is not NULL), each task is noted: in now while it runs, and
  * in notes once it is done. */
 static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *out,
-                     task_now *now, pool_buf *notes)
+                     task_now *now, pool_buf *notes, worker_io *io)
 {
-    pool_task_fn fn = (pool_task_fn)(uintptr_t)h->fn;
+    char why[256];
+    pool_task_fn fn = task_lookup(h->fn, why, sizeof why);
     frame_head reply = {.magic = FRAME_MAGIC, .count = h->count, .seq = h->seq};
     size_t at = out->len;
     buf_reserve(out, sizeof reply); /* the header is filled in at the end */
@@ -59,8 +58,8 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
     size_t used = 0;
     for (uint32_t i = 0; i < h->count; i++) {
         pool_value arg, result;
-        if (stop_flag && atomic_load(stop_flag))
-            return 1; /* a killed thread worker: the rest of the chunk never starts */
+        if ((io->stop && atomic_load(io->stop)) || (io->stopped && io->stopped(io)))
+            return 1; /* a killed thread or rank: the rest of the chunk never starts */
         size_t k = pool_decode(body + used, h->len - used, &arg);
         if (k == 0)
             return -1;
@@ -74,7 +73,9 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             now->ns = start;
             atomic_store(&now->running, 1);
         }
-        if (h->mode == MAP)
+        if (!fn) /* a task this process cannot name fails, item by item */
+            result = pool_error("%s", why);
+        else if (h->mode == MAP)
             result = fn(&arg, 1);
         else if (arg.type == POOL_LIST)
             result = fn(arg.as.items, arg.len);
@@ -98,7 +99,7 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
 }
 
 /* Reads until in holds one whole message, blocking; false at end of file. */
-static bool read_frame(int fd, pool_buf *in, frame_head *h)
+static bool read_frame(worker_io *io, pool_buf *in, frame_head *h)
 {
     size_t need = sizeof *h;
     for (;;) {
@@ -111,7 +112,7 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
         if (in->len >= need)
             return true;
         buf_reserve(in, need - in->len > 65536 ? need - in->len : 65536);
-        ssize_t n = read(fd, in->data + in->len, in->cap - in->len);
+        ssize_t n = io->read(io, in->data + in->len, in->cap - in->len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -120,24 +121,38 @@ static bool read_frame(int fd, pool_buf *in, frame_head *h)
     }
 }
 
-int worker_loop(const pool_config *config, pid_t me, _Atomic bool *stop, task_now *now,
-                int task_fd, int result_fd)
+static ssize_t pipe_read(worker_io *io, void *buf, size_t size)
+{
+    return read(io->task_fd, buf, size);
+}
+
+static int pipe_write(worker_io *io, const void *data, size_t len)
+{
+    return write_all(io->result_fd, data, len);
+}
+
+worker_io worker_pipes(int task_fd, int result_fd, _Atomic bool *stop)
+{
+    return (worker_io){.task_fd = task_fd, .result_fd = result_fd, .stop = stop,
+                       .read = pipe_read, .write = pipe_write};
+}
+
+int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io)
 {
     pool_buf in = {0}, out = {0}, notes = {0};
     self = me;
-    stop_flag = stop;
     long chunks = 0;
     frame_head h;
     int status = 0;
     /* A STOP message ends us, and so does end of file: the parent closed
      * its end or died. Anything but a well-formed message is not from the
      * parent. */
-    while (read_frame(task_fd, &in, &h)) {
+    while (read_frame(io, &in, &h)) {
         if (h.magic == FRAME_MAGIC && h.mode == STOP)
             break;
         int rc = -1;
         if (h.magic != FRAME_MAGIC || h.len > MAX_FRAME || h.mode > STARMAP ||
-            (rc = run_chunk(&h, in.data + sizeof h, &out, now, &notes)) < 0) {
+            (rc = run_chunk(&h, in.data + sizeof h, &out, now, &notes, io)) < 0) {
             status = BAD_MESSAGE_STATUS;
             break;
         }
@@ -155,7 +170,7 @@ int worker_loop(const pool_config *config, pid_t me, _Atomic bool *stop, task_no
             notes.len += out.len;
         }
         pool_buf *send = notes.len ? &notes : &out;
-        if (write_all(result_fd, send->data, send->len) != 0)
+        if (io->write(io, send->data, send->len) != 0)
             break;
         out.len = notes.len = 0;
         if (config->maxtasksperchild && ++chunks >= config->maxtasksperchild)
@@ -167,6 +182,17 @@ int worker_loop(const pool_config *config, pid_t me, _Atomic bool *stop, task_no
     free(out.data);
     free(notes.data);
     return status;
+}
+
+void worker_seed(int number)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long seed = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL
+                            ^ (unsigned long long)getpid() << 32 ^ (unsigned long long)number;
+    srand((unsigned)seed);
+    srandom((unsigned)(seed >> 7));
+    srand48((long)(seed >> 3));
 }
 
 void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
@@ -185,18 +211,11 @@ void worker_main(const pool_config *config, int number, task_now *now, int task_
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    /* A seed of our own, so workers draw different random numbers. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL
-                            ^ (unsigned long long)getpid() << 32 ^ (unsigned long long)number;
-    srand((unsigned)seed);
-    srandom((unsigned)(seed >> 7));
-    srand48((long)(seed >> 3));
-
+    worker_seed(number);
     if (config->initializer)
         config->initializer(config->initarg);
 
-    int status = worker_loop(config, getpid(), NULL, now, task_fd, result_fd);
+    worker_io io = worker_pipes(task_fd, result_fd, NULL);
+    int status = worker_loop(config, getpid(), now, &io);
     _exit(status); /* not exit(): the parent's atexit handlers are not ours */
 }
