@@ -11,6 +11,8 @@
  *   pool_forkserver.c     the fork server process, which forks the workers;
  *   pool_worker.c         the worker process, which runs the tasks;
  *   pool_threads.c        a worker thread, in a pool made with config.threads;
+ *   pool_mpi.c            the MPI build's worker ranks, and the link to them;
+ *   pool_names.c          how a task message names its task;
  *   pool_value.c          values and their wire format; pool_util.c, small
  *                         helpers every process uses;
  *   pool_trace.c          the trace file, written by the parent's threads.

@@ -153,6 +153,22 @@ int pool_create(pool_t **pool, const pool_config *config);
  * seed, and pool_terminate() waits for the tasks running then, since a
  * thread cannot be killed; tasks not yet started never start. */
 
+/* Built with -DPOOL_MPI (make mpi) and started by mpirun, a program's pools
+ * run their workers on the job's ranks, and every rule holds but these:
+ * rank 0 is the parent, and ranks 1 .. N-1 never run main() but serve
+ * rank 0's pools from start-up until rank 0 exits, so nothing main does
+ * reaches a worker, and config->initarg must be NULL or a global of the
+ * program, as it was at start-up. A pool has one worker per rank, at most
+ * N - 1 (0 means N - 1), and one MPI pool runs at a time. A task is named
+ * across ranks by its offset in the program's executable, so every rank
+ * must run the same build, which the worker checks by build id, and a task
+ * it cannot name (another build's, or a shared library's) fails with an
+ * error that says so. A worker rank's stdout and stderr reach rank 0 just
+ * before the results of each chunk, so lines keep their order. A task
+ * that crashes or exits ends the whole job, as MPI does, and
+ * pool_terminate() waits for the tasks running then, as with threads;
+ * tasks not yet started never start. docs/mpi.md shows each. */
+
 /* How many workers the pool keeps running. */
 long pool_processes(const pool_t *pool);
 
