@@ -20,8 +20,8 @@ FILECHECK := $(shell scripts/ensure_tools.sh --print-filecheck)
 endif
 export FILECHECK
 
-# pool_mpi.c is the MPI build's alone (MPI=1, mk/mpi.mk).
-COMMON_SRC := $(filter-out $(if $(MPI),,common/pool_mpi.c),$(wildcard common/*.c))
+# pool_mpi*.c are the MPI build's alone (MPI=1, mk/mpi.mk).
+COMMON_SRC := $(filter-out $(if $(MPI),,common/pool_mpi%.c),$(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LESSONS    := $(patsubst lessons/%.c,$(BUILD)/lessons/%,$(wildcard lessons/[0-9][0-9]_*.c))
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/fault_*.c))
