@@ -630,6 +630,22 @@ def l17_tasks_on_threads_of_main(tr):
     return out
 
 
+def l18_map_callback_once_in_main(tr):
+    keys = keys_of(tr, "map")
+    if len(keys) != 1:
+        return [f"expected one map job, found {len(keys)}"]
+    tasks, cb = tr.tasks(keys[0]), the_callback(tr, keys[0])
+    if len(tasks) != 3 or cb is None:
+        return [f"expected the map to have 3 task events and one callback, found "
+                f"{len(tasks)} and {len(tr.callbacks(keys[0]))}"]
+    out = [f"{t} runs in main's process" for t in tasks if t.pid == tr.main_pid]
+    if cb.pid != tr.main_pid or cb.tid == tr.main_tid:
+        out.append(f"{cb} is not in main's process on a thread other than main's "
+                   f"(main: pid {tr.main_pid} tid {tr.main_tid})")
+    out += [f"{cb} starts before {t} ends" for t in tasks if t.end > cb.ts]
+    return out
+
+
 def l05_callback_before_join_returns(tr):
     cb = the_callback(tr, (1, 1))
     joins = [j for j in tr.named("join", ph="X") if (j.pid, j.tid) ==
@@ -895,6 +911,9 @@ LESSONS = {
     "17": [("tasks_on_threads_of_main", l17_tasks_on_threads_of_main,
             "the task runs on a PoolWorker thread of main's process; the callback on "
             "another thread of it, not main's")],
+    "18": [("map_callback_once_in_main", l18_map_callback_once_in_main,
+            "one map of 3 items, each task outside main's process; one callback, in main's "
+            "process off main's thread, after every task ends")],
 }
 
 

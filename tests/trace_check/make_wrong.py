@@ -236,6 +236,19 @@ def task_on_task_handler(ev):
                     and e["args"]["name"] == "task-handler")
 
 
+@wrong("18", "map_callback_once_in_main", "task 1 runs in main's process")
+def l18_task_in_main(ev):
+    t, cb = one(ev, "task", "X", index=1), one(ev, "callback", "X")
+    t["pid"] = cb["pid"]
+
+
+@wrong("18", "map_callback_once_in_main", "the callback starts before the last task ends")
+def l18_callback_early(ev):
+    cb = one(ev, "callback", "X")
+    last = max(find(ev, "task", "X"), key=end)
+    cb["ts"] = round(end(last) - 1, 3)
+
+
 @wrong("05", "callback_before_join_returns", "main never joins")
 def l05_no_join(ev):
     ev.remove(one(ev, "join", "X"))
