@@ -39,7 +39,7 @@ typedef struct slot {
     int number;
     pid_t pid;
     int task_rd, result_wr; /* our ends of the slot's pipes; -1 once closed */
-    bool end_sent, exited;
+    bool start_sent, end_sent, exited;
     int status;             /* EXIT's, as waitpid gives it */
     pool_buf results;       /* from the rank, not yet in the result pipe */
     size_t results_off;
@@ -93,12 +93,10 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* Asks slot i's rank for a worker: the slot took its ask. */
 static void start(slot *sl, long i, pool_t *pool)
 {
-    sl->phase = STARTING;
-    sl->number = sl->ask_number;
-    sl->task_rd = sl->ask_task;
-    sl->result_wr = sl->ask_result;
+    sl->start_sent = true;
     sl->pid = 0;
     sl->end_sent = sl->exited = false;
     sl->results.len = sl->results_off = 0;
@@ -216,7 +214,7 @@ static bool finish(slot *sl, long i, pool_t *pool)
     buf_consume(&sl->results, sl->results.len);
     sl->results_off = 0;
     sl->phase = IDLE;
-    sl->exited = false;
+    sl->exited = sl->start_sent = false;
     return true;
 }
 
@@ -227,18 +225,28 @@ static void *link_main(void *arg)
     struct pollfd *pfds = xcalloc((size_t)lnk.n + 1, sizeof *pfds);
     unsigned rounds = 0;
     for (;;) {
-        bool busy = false, stop;
+        bool busy = false, stop, asks = false;
         pthread_mutex_lock(&lnk.lock);
         stop = lnk.stop;
         for (long i = 0; i < lnk.n; i++) {
             slot *sl = &lnk.slots[i];
-            if (sl->asked && sl->phase == IDLE) {
-                start(sl, i, pool);
+            if (sl->asked && sl->phase == IDLE) { /* its last worker has ended */
                 sl->asked = false;
+                sl->phase = STARTING;
+                sl->number = sl->ask_number;
+                sl->task_rd = sl->ask_task;
+                sl->result_wr = sl->ask_result;
+            }
+            asks |= sl->asked;
+        }
+        pthread_mutex_unlock(&lnk.lock);
+        for (long i = 0; i < lnk.n; i++) {
+            slot *sl = &lnk.slots[i];
+            if (sl->phase == STARTING && !sl->start_sent) {
+                start(sl, i, pool);
                 busy = true;
             }
         }
-        pthread_mutex_unlock(&lnk.lock);
 
         while (link_receive(pool))
             busy = true;
@@ -249,9 +257,9 @@ static void *link_main(void *arg)
             busy |= pump_tasks(sl, i, piece);
             busy |= pump_results(sl);
             busy |= finish(sl, i, pool);
-            all_idle &= sl->phase == IDLE && !sl->asked;
+            all_idle &= sl->phase == IDLE;
         }
-        if (stop && all_idle && !lnk.sends)
+        if (stop && all_idle && !asks && !lnk.sends)
             break;
         if (busy) {
             rounds = 0;
