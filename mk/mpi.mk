@@ -20,7 +20,7 @@ mpi_targets = $(patsubst lessons/%.c,$(1)/lessons/%,$(wildcard lessons/[0-9][0-9
 mpi:
 	@command -v $(MPICC) >/dev/null 2>&1 || \
 	    { echo "make mpi: $(MPICC) was not found; make mpi-tools installs Open MPI" >&2; exit 1; }
-	$(MAKE) BUILD=$(MPI_BUILD) CC=$(MPICC) MPI=1 $(call mpi_targets,$(MPI_BUILD))
+	@$(MAKE) --no-print-directory BUILD=$(MPI_BUILD) CC=$(MPICC) MPI=1 $(MPI_BUILD)/mpi-programs
 
 run-mpi: mpi
 	@scripts/run_mpi_lessons.sh $(MPI_BUILD)
@@ -32,7 +32,13 @@ run-mpi-%: mpi
 mpi-tools:
 	@scripts/ensure_tools.sh mpi
 
-# Rules the inner make (MPI=1) uses. tests/mpi/*.c may use tests/check.h
+# Rules the inner make (MPI=1) uses. One target for all, so that make
+# says nothing when everything is up to date.
+.PHONY: $(BUILD)/mpi-programs
+$(BUILD)/mpi-programs: $(call mpi_targets,$(BUILD))
+	@:
+
+# tests/mpi/*.c may use tests/check.h
 # and tests/fault/, so they link libfault.a, as tests/ do; the linker
 # takes only what they call from it.
 $(BUILD)/tests/mpi_%: $(BUILD)/tests/mpi/mpi_%.o $(BUILD)/libfault.a $(BUILD)/libcommon.a
