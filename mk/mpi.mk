@@ -6,7 +6,8 @@
 ## make run-mpi-NN      run lesson NN as an MPI job, checked, e.g. make run-mpi-04
 ## make mpi-tools       install Open MPI (openmpi-bin, libopenmpi-dev) if missing
 
-MPI_BUILD := build/mpi
+# build/mpi, or BUILD's mpi/: where scripts/ctest_mpi.sh looks for it.
+MPI_BUILD = $(BUILD)/mpi
 MPICC     ?= mpicc
 
 # Every lesson; every tests/mpi/mpi_x.c as build/mpi/tests/mpi_x; every
