@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $src and $bin come from gen_ctest.sh
 # ctest_mpi.sh - the MPI build's lesson tests, sourced by scripts/gen_ctest.sh
 # with $src, $bin and test_line set. Only the main build folder gets them
 # (build/asan, build/tsan, ... end otherwise): they run build/mpi's lessons,

@@ -97,8 +97,8 @@ make_program() {
     17_good) body=$(out17 "rank=0 host=vm name=17_thread_pool_ pid=29512") ;;
     17_task_on_a_worker_rank) body=$(out17 "rank=1 host=vm name=PoolWorker-1 pid=29513") ;;
     *_fork_build)
-        local real
-        real=$(ls "$build/lessons/${1%%_*}"_* 2>/dev/null | grep -v '\.o$' | head -n 1)
+        local real c
+        for c in "$src/lessons/${1%%_*}"_*.c; do real=$build/lessons/$(basename "$c" .c); done
         if [ ! -x "$real" ]; then
             echo "$1: the fork build's lesson ${1%%_*} is not in $build/lessons; run make first" >&2
             return 2
@@ -118,7 +118,9 @@ fi
 [ $# -ge 1 ] || { echo "usage: $0 BUILD [CASE...] | --list" >&2; exit 2; }
 build=$(cd "$1" && pwd) || exit 2
 shift
-[ $# -gt 0 ] || set -- $(for c in "${cases[@]}"; do echo "${c%%|*}"; done)
+if [ $# -eq 0 ]; then
+    for c in "${cases[@]}"; do set -- "$@" "${c%%|*}"; done
+fi
 
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
