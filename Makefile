@@ -73,9 +73,9 @@ $(BUILD)/CTestTestfile.cmake: scripts/gen_ctest.sh $(wildcard scripts/ctest_*.sh
 filecheck:
 	@scripts/ensure_tools.sh filecheck
 
-## make tools           install what the tests need: ctest, FileCheck, valgrind, clang's TSan runtime
+## make tools           install what the tests need: ctest, FileCheck, valgrind, clang's TSan runtime, Open MPI
 tools:
-	@CTEST="$(CTEST)" scripts/ensure_tools.sh ctest filecheck valgrind tsan
+	@CTEST="$(CTEST)" scripts/ensure_tools.sh ctest filecheck valgrind tsan mpi
 
 ## make run             run every lesson in order
 run: $(LESSONS)
@@ -92,8 +92,8 @@ run-%: $(LESSONS)
 
 # The exercises' self-check (label selfcheck: every solution, alternative and
 # wrong answer) is left to make grade-selfcheck, to keep make check quick.
-## make check           set up the tools if missing, build, then run the tests (not Valgrind's, not the self-check)
-check: tools all
+## make check           set up the tools if missing, build (the MPI build too), then run the tests (not Valgrind's, not the self-check)
+check: tools all mpi
 	cd $(BUILD) && $(CTEST) -j$(JOBS) --output-on-failure -LE 'memcheck|selfcheck'
 
 ## make memcheck        run the tests under Valgrind, forked workers included

@@ -6,14 +6,15 @@
 #     scripts/ensure_tools.sh --print-filecheck
 # TOOLs: ctest filecheck valgrind tsan (the default set), and, for CI, make
 # gcc clang python3 inotifywait (so that make watch's test covers both ways). tsan means clang and its ThreadSanitizer runtime.
-# The timelines' tests (mk/trace.mk) add xmllint jq chromium.
+# The timelines' tests (mk/trace.mk) add xmllint jq chromium. mpi is Open
+# MPI (mpicc and mpirun), for the MPI build (mk/mpi.mk).
 #   --check            only report what is missing (exit 1), never install
 #   --dry-run          print the install commands instead of running them
 #   --print-filecheck  print the path of FileCheck (exit 1 if none): the one
 #                      place that finds it, for the Makefile and the runner
 # Each tool can be named by a variable, which also simulates a missing one
 # when it points nowhere: FILECHECK, CTEST, VALGRIND, CLANG, TSAN_RUNTIME
-# (the runtime's .a file), CHROMIUM. ENSURE_TOOLS_SUDO names sudo (tests set it to a
+# (the runtime's .a file), CHROMIUM, MPICC, MPIRUN. ENSURE_TOOLS_SUDO names sudo (tests set it to a
 # path that does not exist, to see what a user without sudo is told), and
 # ENSURE_TOOLS_APT_CACHE apt-cache (tests give a quick fake one).
 # Exit status: 0 all present, 1 some still missing, 2 usage.
@@ -132,7 +133,10 @@ check() { # tool: appends to missing and packages
     xmllint) command -v xmllint >/dev/null || { missing+=(xmllint); packages+=(libxml2-utils); } ;;
     jq) command -v jq >/dev/null || { missing+=(jq); packages+=(jq); } ;;
     chromium) command -v "${CHROMIUM:-chromium}" >/dev/null || { missing+=(chromium); packages+=(chromium); } ;;
-    *) echo "$0: unknown tool $1 (ctest filecheck valgrind tsan make gcc clang python3 inotifywait xmllint jq chromium)" >&2; exit 2 ;;
+    # Both must run, not just exist: a half-installed Open MPI fails here.
+    mpi) { "${MPICC:-mpicc}" --version && "${MPIRUN:-mpirun}" --version; } >/dev/null 2>&1 ||
+        { missing+=("Open MPI (mpicc and mpirun)"); packages+=(openmpi-bin libopenmpi-dev); } ;;
+    *) echo "$0: unknown tool $1 (ctest filecheck valgrind tsan make gcc clang python3 inotifywait xmllint jq chromium mpi)" >&2; exit 2 ;;
     esac
 }
 for tool in "$@"; do check "$tool"; done

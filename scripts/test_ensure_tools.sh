@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_ensure_tools.sh - checks scripts/ensure_tools.sh without installing or
 # removing anything: a tool is "missing" when its variable (FILECHECK,
-# CTEST, VALGRIND, TSAN_RUNTIME) points at a path that does not exist, and
+# CTEST, VALGRIND, TSAN_RUNTIME, MPICC, MPIRUN) points at a path that does not exist, and
 # installing is a --dry-run. Also: the Makefile and the runner find the same
 # FileCheck, and a user with neither root nor sudo is told the command.
 set -u
@@ -10,7 +10,7 @@ tool=$src/scripts/ensure_tools.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 nowhere=$tmp/does-not-exist
-unset FILECHECK CTEST VALGRIND CLANG TSAN_RUNTIME ENSURE_TOOLS_SUDO MAKEFLAGS MFLAGS
+unset FILECHECK CTEST VALGRIND CLANG TSAN_RUNTIME MPICC MPIRUN ENSURE_TOOLS_SUDO MAKEFLAGS MFLAGS
 # apt-cache takes seconds to load; this one knows a few llvm-N-tools.
 cat >"$tmp/apt-cache" <<'EOF'
 #!/bin/sh
@@ -62,6 +62,14 @@ says check-only " valgrind"
 expect_run 1 check-chromium env CHROMIUM="$nowhere" "$tool" --check chromium xmllint jq
 says check-chromium "Missing: chromium."
 says check-chromium "sudo apt-get install --no-install-recommends chromium"
+# Open MPI: present only when both mpicc and mpirun run.
+expect_run 0 mpi-present "$tool" --check mpi
+[ -s "$tmp/out" ] && fail "mpi-present: it should say nothing when Open MPI is there"
+expect_run 1 check-mpicc env MPICC="$nowhere" "$tool" --check mpi
+says check-mpicc "Missing: Open MPI (mpicc and mpirun)."
+says check-mpicc "sudo apt-get install --no-install-recommends openmpi-bin libopenmpi-dev"
+expect_run 1 check-mpirun env MPIRUN=/bin/false "$tool" --check mpi
+says check-mpirun "Missing: Open MPI (mpicc and mpirun)."
 
 if [ "$(id -u)" = 0 ]; then
     expect_run 1 dry-run env FILECHECK="$nowhere" CTEST="$nowhere" VALGRIND="$nowhere" \
