@@ -2,19 +2,22 @@
  * From start-up (pool_mpi.c) it serves rank 0's pools: at START it runs the
  * worker loop (pool_worker.c) on MPI messages, at FINISH it ends. Like a
  * forked worker, it sees none of the parent's state: only what START says.
- * Its stdout and stderr go to memory files, sent to rank 0 just before
- * each result, so a task's lines come out in the order they would from a
- * forked worker. */
+ * Its stdout and stderr go to memory files, sent to rank 0 as they grow
+ * and just before each result, so a task's lines come out in the order
+ * they would from a forked worker. */
 #include "pool_mpi.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +31,6 @@ typedef struct msg {
 } msg;
 static msg *queue, *queue_tail;
 static bool end_seen; /* the worker's read took END */
-static int out_fd[3] = {-1, -1, -1}; /* memory files on stdout (1) and stderr (2) */
 
 /* Receives one message from rank 0 that has arrived; false if none has. */
 static bool receive_one(bool wait)
@@ -95,33 +97,68 @@ static void drop_to_end(void)
     }
 }
 
-/* Sends what the tasks printed since the last call, stdout first, then
- * empties the memory files. Called before results and EXIT go, so rank 0
- * prints a task's lines before its callback can run. */
+/* What the tasks print goes to memory files on stdout and stderr, which
+ * never block a task. A flusher thread sends what is new every
+ * FLUSH_MS, so a line shows while its task runs; send_output() sends the
+ * rest, under the same lock, before each chunk's results, so rank 0 prints
+ * a task's lines before its callback can run. out_lock guards out_sent and
+ * the sends of output; the lock rule: it is held for nothing else. */
+#define FLUSH_MS 20
+static int out_fd[3] = {-1, -1, -1}; /* 1 and 2 when captured */
+static off_t out_sent[3];             /* bytes of each already sent */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t flusher;
+static _Atomic bool flusher_stop;
+
+/* Sends the bytes of fd written since the last send; out_lock held. */
+static void send_new(int fd)
+{
+    struct stat st;
+    if (out_fd[fd] < 0 || fstat(fd, &st) != 0 || st.st_size <= out_sent[fd])
+        return;
+    size_t len = (size_t)(st.st_size - out_sent[fd]);
+    unsigned char *text = xcalloc(len, 1);
+    ssize_t n = pread(fd, text, len, out_sent[fd]);
+    if (n > 0) {
+        MPI_Send(text, (int)(n < INT_MAX ? n : INT_MAX), MPI_BYTE, 0, fd == 1 ? T_OUT : T_ERR,
+                 MPI_COMM_WORLD);
+        out_sent[fd] += n;
+    }
+    free(text);
+}
+
 static void send_output(void)
 {
     fflush(stdout);
     fflush(stderr);
+    pthread_mutex_lock(&out_lock);
     for (int fd = 1; fd <= 2; fd++) {
-        if (out_fd[fd] < 0)
-            continue;
-        off_t end = lseek(fd, 0, SEEK_CUR);
-        if (end <= 0)
-            continue;
-        unsigned char *text = xcalloc((size_t)end, 1);
-        ssize_t n = pread(fd, text, (size_t)end, 0);
-        if (n > 0)
-            MPI_Send(text, (int)(n < INT_MAX ? n : INT_MAX), MPI_BYTE, 0,
-                     fd == 1 ? T_OUT : T_ERR, MPI_COMM_WORLD);
-        free(text);
-        /* A memory file cannot fail these but for a bad descriptor. */
-        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+        send_new(fd);
+        /* Emptied between chunks, so the files never grow; a memory file
+         * cannot fail these but for a bad descriptor. */
+        if (out_fd[fd] >= 0 && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0))
             out_fd[fd] = -1;
+        out_sent[fd] = 0;
     }
+    pthread_mutex_unlock(&out_lock);
 }
 
-/* stdout and stderr become memory files, which never block a task; if one
- * cannot be made, that stream goes straight to mpirun, out of order. */
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&flusher_stop)) {
+        struct timespec ts = {0, FLUSH_MS * 1000000L};
+        nanosleep(&ts, NULL); /* EINTR only shortens a nap */
+        pthread_mutex_lock(&out_lock);
+        send_new(1);
+        send_new(2);
+        pthread_mutex_unlock(&out_lock);
+    }
+    return NULL;
+}
+
+/* If a memory file or the flusher cannot be made, that stream goes
+ * straight to mpirun, out of order with rank 0's lines. */
 static void capture_output(void)
 {
     for (int fd = 1; fd <= 2; fd++) {
@@ -132,6 +169,19 @@ static void capture_output(void)
             out_fd[fd] = fd;
         close(m);
     }
+    sigset_t all, old; /* signals are the task's business, not the flusher's */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0)
+        flusher_stop = true; /* then send_output() alone sends, before results */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void end_output(void)
+{
+    send_output();
+    if (!atomic_exchange(&flusher_stop, true))
+        pthread_join(flusher, NULL); /* fails only for a bad or detached thread */
 }
 
 static ssize_t rank_read(worker_io *io, void *buf, size_t size)
@@ -247,7 +297,7 @@ void rank_serve(void)
         while (!queue)
             receive_one(true);
         if (queue->tag == T_FINISH) {
-            send_output();
+            end_output();
             MPI_Finalize();
             _exit(0); /* main never ran: no atexit handler of its is ours */
         }

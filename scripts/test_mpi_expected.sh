@@ -40,16 +40,6 @@ Callback Process: rank=0 host=vm name=17_thread_pool_ pid=29512
 Callback Thread: name=result-handler tid=29524
 EOF
 }
-# Lesson 14's lines in the MPI build's order, items in the order given.
-out14() {
-    local i
-    for i in "$@"; do
-        echo "Task $i started, sleeping $(awk -v i="$i" 'BEGIN { printf "%.1f", 0.2 + 0.4 * (3 - i) }') s."
-        echo "Task $i done."
-        echo "Main got $((i * i)) from item $i."
-    done
-    echo "Main: no more results."
-}
 
 cases=(
     # name|verdict|file|the report must say
@@ -65,9 +55,6 @@ cases=(
     "04_callback_on_main_thread|fail|04_which_process_and_thread|Main Thread tid and Callback Thread tid should differ"
     "04_callback_not_on_result_handler|fail|04_which_process_and_thread|does not match the CHECK lines"
     "04_seven_lines|fail|04_which_process_and_thread|does not match the SHAPE lines"
-    "14_good|pass|14_imap_unordered_results_as_they_finish|PASS"
-    "14_fork_build|fail|14_imap_unordered_results_as_they_finish|does not match the CHECK lines"
-    "14_item_order|fail|14_imap_unordered_results_as_they_finish|does not match the CHECK lines"
     "17_good|pass|17_thread_pool_callbacks|PASS"
     "17_fork_build|fail|17_thread_pool_callbacks|does not match the MAIN lines"
     "17_task_on_a_worker_rank|fail|17_thread_pool_callbacks|does not match the CHECK lines"
@@ -92,8 +79,6 @@ make_program() {
     04_seven_lines)
         body=$(out04 1 PoolWorker-1 21890 0 21889 vm 22018 result-handler
             echo "Task Thread: name=PoolWorker-1 tid=21890") ;;
-    14_good) body=$(out14 3 2 1 0) ;;
-    14_item_order) body=$(out14 0 1 2 3) ;;
     17_good) body=$(out17 "rank=0 host=vm name=17_thread_pool_ pid=29512") ;;
     17_task_on_a_worker_rank) body=$(out17 "rank=1 host=vm name=PoolWorker-1 pid=29513") ;;
     *_fork_build)
