@@ -72,11 +72,10 @@ done
 # No orphan: give the ranks a moment to go, then look for any left.
 left=
 for _ in $(seq 50); do
-    left=
-    for p in /proc/[0-9]*; do
-        exe=$(readlink "$p/exe" 2>/dev/null) || continue
-        for e in "${exes[@]}"; do [ "$exe" = "$e" ] && left+=" ${p#/proc/}"; done
-    done
+    # One find for every process's executable: "TARGET /proc/PID".
+    left=$(find /proc -mindepth 2 -maxdepth 2 -name exe -printf '%l %h\n' 2>/dev/null |
+        awk -v list="${exes[*]}" 'BEGIN { n = split(list, e, " "); for (i = 1; i <= n; i++) want[e[i]] = 1 }
+            ($1 in want) { sub("/proc/", "", $2); printf " %s", $2 }')
     left+=$(pgrep -f -- "^mpirun .*$prog" | sed 's/^/ mpirun:/' | tr -d '\n')
     [ -z "$left" ] && break
     sleep 0.1
