@@ -12,13 +12,13 @@ case $bin in
         run=$src/tests/mpi/run_mpi_test.sh
         # Open MPI's own words when a rank dies, as tests/mpi/*.c provoke.
         test_line mpi_task_segv 60 "mpi;nosan" "$run" --fails --bound 20 \
-            --expect 'process rank 1 .* exited on signal 11 \(Segmentation fault\)' \
+            --expect 'process rank 1 .* exited on signal 11 [(]Segmentation fault[)]' \
             --absent 'went on' "$mpi_bin/mpi_task_segv"
         test_line mpi_task_exit 60 "mpi;nosan" "$run" --fails --bound 20 \
             --expect 'exited with non-zero status' --expect 'Exit code: +3' \
             --absent 'went on' "$mpi_bin/mpi_task_exit"
         test_line mpi_rank_killed 60 "mpi;nosan" "$run" --fails --bound 20 \
-            --expect 'process rank 1 .* exited on signal 9 \(Killed\)' \
+            --expect 'process rank 1 .* exited on signal 9 [(]Killed[)]' \
             --absent 'went on' "$mpi_bin/mpi_rank_killed"
         test_line mpi_callback_fail 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_callback_fail"
         test_line mpi_terminate 120 "mpi;nosan" "$run" --bound 40 "$mpi_bin/mpi_terminate"
