@@ -71,6 +71,21 @@ static pool_value say_done(const pool_value *value, void *user_data)
     return pool_none();
 }
 
+/* 2 MiB of the item's number: more than a pipe holds, so the link thread
+ * takes several rounds to put it in the result pipe. */
+static pool_value fill(const pool_value *args, size_t nargs)
+{
+    (void)nargs;
+    size_t len = 2u << 20;
+    unsigned char *data = malloc(len);
+    if (!data)
+        return pool_error("no memory for 2 MiB");
+    memset(data, (int)args[0].as.i, len);
+    pool_value out = pool_bytes(data, len);
+    free(data);
+    return out;
+}
+
 static pool_value who(const pool_value *args, size_t nargs)
 {
     (void)args;
@@ -155,6 +170,16 @@ int main(void)
         if (k == npids)
             pids[npids++] = t[0].as.i;
     }
+    pool_value_free(&out);
+    /* A worker that ends after each chunk: its big result comes first. */
+    CHECK_OK(pool_map(pool, fill, pool_range(6), &one, &out));
+    bool filled = out.type == POOL_LIST && out.len == 6;
+    for (uint32_t i = 0; filled && i < out.len; i++) {
+        const pool_value *b = &out.as.items[i];
+        filled = b->type == POOL_BYTES && b->len == 2u << 20 && b->as.bytes[0] == i &&
+                 b->as.bytes[b->len - 1] == i;
+    }
+    CHECK(filled, "a 2 MiB result of a worker that then ended was lost or wrong");
     pool_value_free(&out);
     CHECK_EQ_INT(10, nnames);   /* ten workers, PoolWorker-1 .. -10 or so */
     CHECK(npids <= pool_processes(pool), "%d pids for %ld ranks", npids, pool_processes(pool));
