@@ -128,7 +128,7 @@ run_mpi() { # tree log names...
 # with the first FAILED line of its output.
 mpi_failure() { # log
     local t line
-    t=$(sed -n 's/^ *[0-9]* - \([a-z_0-9]*\) .*/\1/p' "$1" | head -n 1)
+    t=$(sed -n 's/^[[:space:]]*[0-9]* - \([a-z_0-9]*\) .*/\1/p' "$1" | head -n 1)
     line=$(grep -m 1 -A 1 'FAILED' "$1" | sed 's/^ *//' | paste -sd ' ')
     echo "${t:-ctest}: ${line:-$(tail -n 1 "$1")}"
 }
