@@ -21,7 +21,7 @@ case $bin in
             --expect 'process rank 1 .* exited on signal 9 [(]Killed[)]' \
             --absent 'went on' "$mpi_bin/mpi_rank_killed"
         test_line mpi_callback_fail 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_callback_fail"
-        test_line mpi_terminate 120 "mpi;nosan" "$run" --bound 40 "$mpi_bin/mpi_terminate"
+        test_line mpi_terminate 120 "mpi;nosan" "$run" --bound 20 "$mpi_bin/mpi_terminate"
         test_line mpi_unnamed_task 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_unnamed_task"
         test_line mpi_other_build 180 "mpi;nosan" "$src/tests/mpi/other_build.sh" "$bin/mpi"
         test_line mpi_misuse 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_misuse"
