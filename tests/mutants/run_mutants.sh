@@ -12,7 +12,8 @@
 # scripts/ctest_mpi_faults.sh names them (e.g. mpi_terminate): the tree is
 # built as the MPI build too (make BUILD=build/mpi CC=mpicc MPI=1, and
 # tests/mpi/*.c into build/mpi/tests/), and CTest runs those tests there,
-# each with the command and TIMEOUT it has in CTest. A patch needs at least
+# each with the command and TIMEOUT it has in CTest; without mpicc and
+# mpirun such a mutant is skipped, and said to be. A patch needs at least
 # one of the four lines. The mutant is
 # caught when a lesson check or a trace check fails or a test exits
 # non-zero. With MUTANTS_TRACE_ONLY=1, every mutant is judged by the trace
@@ -173,6 +174,10 @@ done
 mapfile -t all_tests < <(printf '%s\n' "${all_tests[@]}" | sort -u | grep -v '^$')
 mapfile -t all_traces < <(printf '%s\n' "${all_traces[@]}" | sort -u | grep -v '^$')
 mapfile -t all_mpi < <(printf '%s\n' "${all_mpi[@]}" | sort -u | grep -v '^$')
+# Without Open MPI, the MPI mutants are skipped, and said to be.
+have_mpi=1
+command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 || have_mpi=0
+[ "$have_mpi" = 1 ] || all_mpi=()
 
 # ---- The unmutated tree must pass, or "caught" would mean nothing --------------
 
@@ -233,7 +238,7 @@ fi
 
 # ---- Each mutant ----------------------------------------------------------------
 
-caught=0 survived=0 broken=0
+caught=0 survived=0 broken=0 skipped=0
 for patch in "$src"/tests/mutants/*.patch; do
     name=$(basename "$patch" .patch)
     case $name in *"$only"*) ;; *) continue ;; esac
@@ -261,6 +266,11 @@ for patch in "$src"/tests/mutants/*.patch; do
             missing+=" $t"
         fi
     done
+    if [ ${#mpi[@]} -gt 0 ] && [ "$have_mpi" = 0 ]; then
+        echo "skipped   $name: mpicc or mpirun not found: Open MPI is not installed"
+        skipped=$((skipped + 1))
+        continue
+    fi
     if [ -n "$missing" ]; then # a misspelt name would go untested
         echo "BROKEN    $name: its Caught-by-test: or Caught-by-mpi: line names no such test:$missing"
         broken=$((broken + 1))
@@ -333,8 +343,8 @@ for patch in "$src"/tests/mutants/*.patch; do
     fi
 done
 
-echo "mutants: $caught caught, $survived survived${broken:+, $broken broken}" |
-    sed 's/, 0 broken$//'
+echo "mutants: $caught caught, $survived survived${broken:+, $broken broken}${skipped:+, $skipped skipped}" |
+    sed 's/, 0 broken//; s/, 0 skipped$//'
 if [ "$trace_only" = 1 ]; then # survivors are expected: the trace checks are not the only ones
     [ "$broken" -eq 0 ]
 else
