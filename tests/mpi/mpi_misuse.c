@@ -1,7 +1,7 @@
 /* mpi_misuse.c - what pool_create refuses on MPI, each with POOL_EINVAL and
  * one stderr line: more workers than worker ranks, an initarg on the heap,
- * a second MPI pool while one exists, and (run without mpirun, as
- * tests/mpi/run_mpi_test.sh --plain does) any pool at all. And what it
+ * a second MPI pool while one exists, and any pool at all in a job of one
+ * rank (--np 1) or run without mpirun (run_mpi_test.sh --plain). And what it
  * allows: an initializer with a global initarg runs on every worker rank. */
 #include "mpi_util.h"
 
@@ -50,6 +50,13 @@ int main(void)
         return check_done("mpi_misuse (no mpirun)");
     }
     long ranks = atol(getenv("OMPI_COMM_WORLD_SIZE"));
+    if (ranks == 1) { /* mpirun -np 1: no worker rank at all */
+        CHECK_EQ_INT(POOL_EINVAL, create_quietly(&pool, NULL, &err));
+        CHECK_STR_CONTAINS(err, "an MPI pool needs worker ranks");
+        CHECK_EQ_INT(1, count_lines(err, "\n"));
+        free(err);
+        return check_done("mpi_misuse (one rank)");
+    }
 
     pool_config too_many = {.processes = ranks};
     CHECK_EQ_INT(POOL_EINVAL, create_quietly(&pool, &too_many, &err));
