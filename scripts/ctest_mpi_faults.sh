@@ -26,9 +26,12 @@ case $bin in
         test_line mpi_other_build 180 "mpi;nosan" "$src/tests/mpi/other_build.sh" "$bin/mpi"
         test_line mpi_misuse 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_misuse"
         test_line mpi_misuse_one_rank 60 "mpi;nosan" "$run" --np 1 --bound 20 "$mpi_bin/mpi_misuse"
+        # Open MPI's own notice of MPI_Abort is not always printed: in 4 of
+        # 8 runs here its show_help failed ("Data unpack had inadequate
+        # space"), so only the pool's line is required.
         test_line mpi_pool_left_open 60 "mpi;nosan" "$run" --fails --bound 20 \
             --expect '^pool: rank 0 exits with an MPI pool not destroyed; the job is aborted$' \
-            --expect 'MPI_ABORT was invoked on rank 0' "$mpi_bin/mpi_pool_left_open"
+            "$mpi_bin/mpi_pool_left_open"
         test_line mpi_misuse_no_mpirun 60 "mpi;nosan" "$run" --plain --bound 20 "$mpi_bin/mpi_misuse"
         test_line mpi_same_rules 120 "mpi;nosan" "$run" --bound 60 "$mpi_bin/mpi_same_rules"
         test_line mpi_driver_selftest 120 "mpi;nosan" "$src/tests/mpi/test_driver.sh" "$bin/mpi"
