@@ -17,10 +17,10 @@ int main(int argc, char **argv)
             return 2;
         }
         if (pid == 0) { /* out of mpirun's reach, for longer than the driver looks */
-            setsid();
+            setsid(); /* fails only for a group leader, which a new child is not */
             /* mpirun would wait for the output pipes' last holder. */
             for (int fd = 0; fd <= 2; fd++)
-                close(fd);
+                close(fd); /* closed is all we want; EBADF means it already was */
             sleep(20);
             _exit(0);
         }

@@ -65,6 +65,10 @@ int main(void)
     free(err);
 
     long *heap = malloc(sizeof *heap);
+    if (!heap) {
+        perror("malloc");
+        return 2;
+    }
     pool_config on_heap = {.initializer = init, .initarg = heap};
     CHECK_EQ_INT(POOL_EINVAL, create_quietly(&pool, &on_heap, &err));
     CHECK_STR_CONTAINS(err, "initarg must be NULL or a global");

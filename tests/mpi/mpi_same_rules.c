@@ -23,7 +23,7 @@ static pool_value note_thread(const pool_value *value, void *user_data)
     if (n > atomic_load(&most_in_callback))
         atomic_store(&most_in_callback, n);
     char name[16] = "";
-    pthread_getname_np(pthread_self(), name, sizeof name);
+    pthread_getname_np(pthread_self(), name, sizeof name); /* a failure leaves "", caught below */
     long tid = syscall(SYS_gettid), none = 0;
     if (!atomic_compare_exchange_strong(&callback_tid, &none, tid) && callback_tid != tid)
         atomic_store(&wrong_thread, true);
@@ -91,7 +91,7 @@ static pool_value who(const pool_value *args, size_t nargs)
     (void)args;
     (void)nargs;
     char name[17] = "";
-    prctl(PR_GET_NAME, name);
+    prctl(PR_GET_NAME, name); /* a failure leaves "", and the names check fails */
     return pool_tuple(2, pool_int(getpid()), pool_str(name));
 }
 
@@ -123,7 +123,11 @@ int main(void)
     /* 16 MiB each way. */
     size_t big = 16u << 20;
     unsigned char *data = malloc(big);
-    for (size_t i = 0; data && i < big; i++)
+    if (!data) {
+        perror("malloc");
+        return 2;
+    }
+    for (size_t i = 0; i < big; i++)
         data[i] = (unsigned char)(i * 2654435761u >> 13);
     pool_value out;
     CHECK_OK(pool_apply(pool, flip, pool_tuple(1, pool_bytes(data, big)), NULL, &out));

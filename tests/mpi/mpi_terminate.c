@@ -17,9 +17,8 @@ static pool_value slow(const pool_value *args, size_t nargs)
     char line[32];
     int len = snprintf(line, sizeof line, "start %lld\n", args[1].as.i);
     int fd = open(args[0].as.s, O_WRONLY | O_APPEND | O_CREAT, 0600);
-    if (fd < 0 || write(fd, line, (size_t)len) != len)
+    if (fd < 0 || write(fd, line, (size_t)len) != len || close(fd) != 0)
         return pool_error("cannot note the start in %s", args[0].as.s);
-    close(fd);
     sleep_s(args[2].as.f);
     return pool_int(args[1].as.i);
 }
@@ -36,7 +35,7 @@ static int started(const char *path, unsigned *set)
         *set |= 1u << i;
         n++;
     }
-    fclose(f);
+    fclose(f); /* read only: nothing to lose */
     return n;
 }
 
@@ -47,7 +46,7 @@ static void fresh_file(char *path)
         perror(path);
         exit(2);
     }
-    close(fd);
+    close(fd); /* empty and unwritten: nothing to lose */
 }
 
 /* Submits n long tasks, and waits until the pool's 2 workers started one
@@ -126,7 +125,7 @@ int main(void)
     CHECK_EQ_INT(2, started(path2, &set));
     map_works("after destroy");
 
-    unlink(path);
+    unlink(path); /* a leftover file in /tmp is harmless */
     unlink(path2);
     return check_done("mpi_terminate");
 }

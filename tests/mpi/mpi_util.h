@@ -44,7 +44,7 @@ static inline char *capture_end(capture *c)
         perror("capture_end");
         exit(2);
     }
-    close(c->saved);
+    close(c->saved); /* a dup of fd, now restored: nothing to lose */
     FILE *f = fopen(c->path, "r");
     if (!f) {
         perror(c->path);
@@ -57,7 +57,7 @@ static inline char *capture_end(capture *c)
         if (cap - len < 2)
             text = realloc(text, cap *= 2);
     }
-    fclose(f);
+    fclose(f); /* read only */
     unlink(c->path); /* a leftover file in /tmp is harmless */
     if (!text) {
         perror("capture_end");
