@@ -100,10 +100,15 @@ patch_mpi() { # patch
     sed -n 's/^Caught-by-mpi: //p' "$1" | tr -s ' \t' '\n' | grep -v '^$'
 }
 
-# Builds the MPI build of a tree: the library, then each tests/mpi/*.c as
-# build/mpi/tests/NAME, with the flags the Makefile gives MPI=1.
+# Builds the MPI build of a tree: make mpi (mk/mpi.mk) where it exists;
+# else the library, then each tests/mpi/*.c as build/mpi/tests/NAME, with
+# the flags the Makefile gives MPI=1.
 build_mpi() { # tree log
     local tree=$1 log=$2 c
+    if [ -e "$tree/mk/mpi.mk" ]; then
+        timeout 600 make -C "$tree" -s mpi >>"$log" 2>&1
+        return
+    fi
     timeout 300 make -C "$tree" -s BUILD=build/mpi CC=mpicc MPI=1 build/mpi/libcommon.a \
         >>"$log" 2>&1 || return 1
     mkdir -p "$tree/build/mpi/tests"
