@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $src and $bin come from gen_ctest.sh
 # ctest_mpi_faults.sh - the MPI fault tests (tests/mpi/), sourced by
 # scripts/gen_ctest.sh with $src, $bin and test_line set. They run only from
 # the main build folder (build/), on the MPI build that make mpi puts in
