@@ -8,7 +8,13 @@
 # number) and the tests its "Caught-by-test:" line names (program names in
 # tests/, e.g. fault_signals), and runs them; its "Caught-by-trace:" line
 # names lessons (by number) whose trace check, scripts/run_trace_check.sh,
-# runs too. A patch needs at least one of the three lines. The mutant is
+# runs too. Its "Caught-by-mpi:" line names MPI tests, as
+# scripts/ctest_mpi_faults.sh names them (e.g. mpi_terminate): the tree is
+# built as the MPI build too (make BUILD=build/mpi CC=mpicc MPI=1, and
+# tests/mpi/*.c into build/mpi/tests/), and CTest runs those tests there,
+# each with the command and TIMEOUT it has in CTest; without mpicc and
+# mpirun such a mutant is skipped, and said to be. A patch needs at least
+# one of the four lines. The mutant is
 # caught when a lesson check or a trace check fails or a test exits
 # non-zero. With MUTANTS_TRACE_ONLY=1, every mutant is judged by the trace
 # checks of all the lessons and nothing else, to show which of them the
@@ -89,6 +95,50 @@ test_failure() { # status log
     fi
 }
 
+# A patch's MPI tests, as named on its "Caught-by-mpi:" lines.
+patch_mpi() { # patch
+    sed -n 's/^Caught-by-mpi: //p' "$1" | tr -s ' \t' '\n' | grep -v '^$'
+}
+
+# Builds the MPI build of a tree: make mpi (mk/mpi.mk) where it exists;
+# else the library, then each tests/mpi/*.c as build/mpi/tests/NAME, with
+# the flags the Makefile gives MPI=1.
+build_mpi() { # tree log
+    local tree=$1 log=$2 c
+    if [ -e "$tree/mk/mpi.mk" ]; then
+        timeout 600 make -C "$tree" -s mpi >>"$log" 2>&1
+        return
+    fi
+    timeout 300 make -C "$tree" -s BUILD=build/mpi CC=mpicc MPI=1 build/mpi/libcommon.a \
+        >>"$log" 2>&1 || return 1
+    mkdir -p "$tree/build/mpi/tests"
+    for c in "$tree"/tests/mpi/*.c; do
+        timeout 120 mpicc -std=c11 -D_GNU_SOURCE -O2 -g -pthread -I"$tree/common" -DPOOL_MPI \
+            "$c" "$tree/build/mpi/libcommon.a" -o "$tree/build/mpi/tests/$(basename "$c" .c)" \
+            >>"$log" 2>&1 || return 1
+    done
+}
+
+# Runs MPI tests of a tree through CTest, as scripts/ctest_mpi_faults.sh
+# adds them to the tree's build/; fails if any fails.
+run_mpi() { # tree log names...
+    local tree=$1 log=$2
+    shift 2
+    mkdir -p "$tree/build"
+    "$tree/scripts/gen_ctest.sh" "$tree/build" >"$tree/build/CTestTestfile.cmake" 2>"$log" ||
+        return 1
+    (cd "$tree/build" && ctest --output-on-failure -R "^($(IFS='|'; echo "$*"))\$") >>"$log" 2>&1
+}
+
+# Why an MPI test failed, in one line: the first test CTest lists as failed,
+# with the first FAILED line of its output.
+mpi_failure() { # log
+    local t line
+    t=$(sed -n 's/^[[:space:]]*[0-9]* - \([a-z_0-9]*\) .*/\1/p' "$1" | head -n 1)
+    line=$(grep -m 1 -A 1 'FAILED' "$1" | sed 's/^ *//' | paste -sd ' ')
+    echo "${t:-ctest}: ${line:-$(tail -n 1 "$1")}"
+}
+
 # A patch's tests, as named on its "Caught-by-test:" lines.
 patch_tests() { # patch
     sed -n 's/^Caught-by-test: //p' "$1" | tr -s ' \t' '\n' | grep -v '^$'
@@ -115,18 +165,24 @@ patch_traces() { # patch
 
 # The tests that the selected mutants name, each once: a fault test takes
 # seconds, so the base runs only those a mutant will need.
-all_tests=() all_traces=()
+all_tests=() all_traces=() all_mpi=()
 for patch in "$src"/tests/mutants/*.patch; do
     case $(basename "$patch" .patch) in *"$only"*) ;; *) continue ;; esac
     if [ "$trace_only" != 1 ]; then
         for t in $(patch_tests "$patch"); do
             [ -e "$src/tests/$t.c" ] && all_tests+=("$t")
         done
+        mapfile -t -O "${#all_mpi[@]}" all_mpi < <(patch_mpi "$patch")
     fi
     mapfile -t -O "${#all_traces[@]}" all_traces < <(patch_traces "$patch")
 done
 mapfile -t all_tests < <(printf '%s\n' "${all_tests[@]}" | sort -u | grep -v '^$')
 mapfile -t all_traces < <(printf '%s\n' "${all_traces[@]}" | sort -u | grep -v '^$')
+mapfile -t all_mpi < <(printf '%s\n' "${all_mpi[@]}" | sort -u | grep -v '^$')
+# Without Open MPI, the MPI mutants are skipped, and said to be.
+have_mpi=1
+command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 || have_mpi=0
+[ "$have_mpi" = 1 ] || all_mpi=()
 
 # ---- The unmutated tree must pass, or "caught" would mean nothing --------------
 
@@ -171,9 +227,23 @@ for t in "${all_tests[@]}"; do
     fi
 done
 
+if [ ${#all_mpi[@]} -gt 0 ]; then
+    echo "mutants: running ${all_mpi[*]} on the unmutated copy's MPI build"
+    if ! build_mpi "$base" "$work/base.mpi.log"; then
+        echo "mutants: the unmutated tree's MPI build fails:"
+        cat "$work/base.mpi.log"
+        exit 1
+    fi
+    if ! run_mpi "$base" "$work/base.mpi.log" "${all_mpi[@]}"; then
+        echo "mutants: the MPI tests fail without any mutant ($(mpi_failure "$work/base.mpi.log")), so no mutant can be judged by them:"
+        cat "$work/base.mpi.log"
+        exit 1
+    fi
+fi
+
 # ---- Each mutant ----------------------------------------------------------------
 
-caught=0 survived=0 broken=0
+caught=0 survived=0 broken=0 skipped=0
 for patch in "$src"/tests/mutants/*.patch; do
     name=$(basename "$patch" .patch)
     case $name in *"$only"*) ;; *) continue ;; esac
@@ -186,7 +256,7 @@ for patch in "$src"/tests/mutants/*.patch; do
         [ -n "$l" ] && [ "$trace_only" != 1 ] && lessons+=("$l")
     done
     mapfile -t traces < <(patch_traces "$patch")
-    tests=() missing=
+    tests=() mpi=() missing=
     [ "$trace_only" = 1 ] || for t in $(patch_tests "$patch"); do
         if [ -e "$src/tests/$t.c" ]; then
             tests+=("$t")
@@ -194,13 +264,26 @@ for patch in "$src"/tests/mutants/*.patch; do
             missing+=" $t"
         fi
     done
+    [ "$trace_only" = 1 ] || for t in $(patch_mpi "$patch"); do
+        if grep -q "test_line $t " "$src/scripts/ctest_mpi_faults.sh"; then
+            mpi+=("$t")
+        else
+            missing+=" $t"
+        fi
+    done
+    if [ ${#mpi[@]} -gt 0 ] && [ "$have_mpi" = 0 ]; then
+        echo "skipped   $name: mpicc or mpirun not found: Open MPI is not installed"
+        skipped=$((skipped + 1))
+        continue
+    fi
     if [ -n "$missing" ]; then # a misspelt name would go untested
-        echo "BROKEN    $name: its Caught-by-test: line names no such test:$missing"
+        echo "BROKEN    $name: its Caught-by-test: or Caught-by-mpi: line names no such test:$missing"
         broken=$((broken + 1))
         continue
     fi
-    if [ ${#lessons[@]} -eq 0 ] && [ ${#tests[@]} -eq 0 ] && [ ${#traces[@]} -eq 0 ]; then
-        echo "BROKEN    $name: its Caught-by: line names no lesson, and it has no Caught-by-test: or Caught-by-trace:"
+    if [ ${#lessons[@]} -eq 0 ] && [ ${#tests[@]} -eq 0 ] && [ ${#traces[@]} -eq 0 ] &&
+        [ ${#mpi[@]} -eq 0 ]; then
+        echo "BROKEN    $name: its Caught-by: line names no lesson, and it has no Caught-by-test:, Caught-by-trace: or Caught-by-mpi:"
         broken=$((broken + 1))
         continue
     fi
@@ -215,7 +298,8 @@ for patch in "$src"/tests/mutants/*.patch; do
     fi
     if { [ $((${#lessons[@]} + ${#traces[@]})) -gt 0 ] &&
         ! build_lessons "$tree" "$work/$name.log" "${lessons[@]}" "${traces[@]}"; } ||
-        { [ ${#tests[@]} -gt 0 ] && ! build_tests "$tree" "$work/$name.log" "${tests[@]}"; }; then
+        { [ ${#tests[@]} -gt 0 ] && ! build_tests "$tree" "$work/$name.log" "${tests[@]}"; } ||
+        { [ ${#mpi[@]} -gt 0 ] && ! build_mpi "$tree" "$work/$name.log"; }; then
         echo "BROKEN    $name: the mutant does not build (see $work/$name.log)"
         broken=$((broken + 1))
         continue
@@ -246,6 +330,9 @@ for patch in "$src"/tests/mutants/*.patch; do
         status=$?
         [ "$status" -ne 0 ] && by="$t: $(test_failure "$status" "$work/$name.$t.log")"
     done
+    if [ -z "$by" ] && [ ${#mpi[@]} -gt 0 ] && ! run_mpi "$tree" "$work/$name.mpi.log" "${mpi[@]}"; then
+        by=$(mpi_failure "$work/$name.mpi.log")
+    fi
     if [ -n "$by" ]; then
         echo "caught    $name ($what)"
         echo "          by $by" | cut -c 1-160
@@ -255,13 +342,14 @@ for patch in "$src"/tests/mutants/*.patch; do
         [ ${#lessons[@]} -gt 0 ] && passed="${lessons[*]} passed $tries time(s) each"
         [ ${#tests[@]} -gt 0 ] && passed="${passed:+$passed; }${tests[*]} passed"
         [ ${#traces[@]} -gt 0 ] && passed="${passed:+$passed; }the traces of ${#traces[@]} lesson(s) passed"
+        [ ${#mpi[@]} -gt 0 ] && passed="${passed:+$passed; }${mpi[*]} passed"
         echo "SURVIVED  $name ($what): $passed"
         survived=$((survived + 1))
     fi
 done
 
-echo "mutants: $caught caught, $survived survived${broken:+, $broken broken}" |
-    sed 's/, 0 broken$//'
+echo "mutants: $caught caught, $survived survived${broken:+, $broken broken}${skipped:+, $skipped skipped}" |
+    sed 's/, 0 broken//; s/, 0 skipped$//'
 if [ "$trace_only" = 1 ]; then # survivors are expected: the trace checks are not the only ones
     [ "$broken" -eq 0 ]
 else
