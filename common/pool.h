@@ -163,8 +163,9 @@ int pool_create(pool_t **pool, const pool_config *config);
  * across ranks by its offset in the program's executable, so every rank
  * must run the same build, which the worker checks by build id, and a task
  * it cannot name (another build's, or a shared library's) fails with an
- * error that says so. A worker rank's stdout and stderr reach rank 0 just
- * before the results of each chunk, so lines keep their order. A task
+ * error that says so. A worker rank's stdout and stderr reach rank 0 as
+ * they grow and before the results of each chunk, so each stream keeps its
+ * order and a task's lines come before its callback's. A task
  * that crashes or exits ends the whole job, as MPI does, and
  * pool_terminate() waits for the tasks running then, as with threads;
  * tasks not yet started never start. docs/mpi.md shows each. */
