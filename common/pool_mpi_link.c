@@ -376,15 +376,8 @@ int rank_link_open(pool_t *pool)
 int rank_worker_start(pool_t *pool, long i, int number)
 {
     int task[2], result[2];
-    if (pipe_above_stdio(task) != 0)
+    if (worker_pipes_make(task, result) != 0)
         return -1;
-    if (pipe_above_stdio(result) != 0) {
-        int saved = errno;
-        close(task[0]);
-        close(task[1]);
-        errno = saved;
-        return -1;
-    }
     fcntl(task[0], F_SETFL, O_NONBLOCK);
     fcntl(result[1], F_SETFL, O_NONBLOCK);
     pthread_mutex_lock(&lnk.lock);

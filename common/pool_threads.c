@@ -58,15 +58,8 @@ static void *thread_worker_main(void *arg)
 int thread_worker_start(pool_t *pool, long i, int number)
 {
     int task[2], result[2];
-    if (pipe_above_stdio(task) != 0)
+    if (worker_pipes_make(task, result) != 0)
         return -1;
-    if (pipe_above_stdio(result) != 0) {
-        int saved = errno;
-        close(task[0]);
-        close(task[1]);
-        errno = saved;
-        return -1;
-    }
     struct thread_worker *t = xcalloc(1, sizeof *t);
     *t = (struct thread_worker){.config = pool->config, .number = number, .slot = (int)i,
                                 .now = pool->now ? &pool->now[i] : NULL,

@@ -142,6 +142,19 @@ int pipe_above_stdio(int p[2])
     return -1;
 }
 
+int worker_pipes_make(int task[2], int result[2])
+{
+    if (pipe_above_stdio(task) != 0)
+        return -1;
+    if (pipe_above_stdio(result) == 0)
+        return 0;
+    int saved = errno;
+    close(task[0]);
+    close(task[1]);
+    errno = saved;
+    return -1;
+}
+
 /* It looks no deeper than limit, so a very deep value costs no stack. */
 bool nests_deeper(const pool_value *value, int limit)
 {
