@@ -21,6 +21,9 @@ case $bin in
         test_line mpi_rank_killed 60 "mpi;nosan" "$run" --fails --bound 20 \
             --expect 'process rank 1 .* exited on signal 9 [(]Killed[)]' \
             --absent 'went on' "$mpi_bin/mpi_rank_killed"
+        test_line mpi_parent_killed 60 "mpi;nosan" "$run" --fails --bound 20 \
+            --expect 'process rank 0 .* exited on signal 9 [(]Killed[)]' \
+            --absent 'went on' "$mpi_bin/mpi_parent_killed"
         test_line mpi_callback_fail 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_callback_fail"
         test_line mpi_terminate 120 "mpi;nosan" "$run" --bound 20 "$mpi_bin/mpi_terminate"
         test_line mpi_unnamed_task 90 "mpi;nosan" "$run" --bound 30 "$mpi_bin/mpi_unnamed_task"
