@@ -599,10 +599,25 @@ static double apply_batch(pool_t *p, long n)
     return t;
 }
 
+/* Blocking applies, one at a time: microseconds per round trip (for the
+ * MPI rows' note, beside the MPI pool's). */
+static double round_trips(pool_t *p, long n)
+{
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        pool_value out = pool_none();
+        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
+        if (out.type != POOL_INT || out.as.i != (long long)i * i)
+            die("pool_apply: wrong result for %ld", i);
+        pool_value_free(&out);
+    }
+    return (now() - t0) / (double)n * 1e6;
+}
+
 /* Microseconds per task, untraced and, in *traced, with a trace file
  * written: batches of the two pools alternate, so a drift of the machine
  * moves both figures alike. */
-static double case_apply(const sizes *sz, double *traced)
+static double case_apply(const sizes *sz, double *traced, double *round_trip)
 {
     char path[] = "/tmp/pool_bench_trace.XXXXXX";
     int fd = mkstemp(path);
@@ -617,12 +632,16 @@ static double case_apply(const sizes *sz, double *traced)
         v[r] = apply_batch(p, sz->tasks) / (double)sz->tasks * 1e6;
         vt[r] = apply_batch(q, sz->tasks) / (double)sz->tasks * 1e6;
     }
+    *traced = median(vt, sz->reps);
+    /* As bench/pool_bench_mpi.c measures it: tasks / 10 round trips. */
+    for (int r = 0; r < sz->reps; r++)
+        vt[r] = round_trips(p, sz->tasks / 10 > 100 ? sz->tasks / 10 : 100);
+    *round_trip = median(vt, sz->reps);
     end_pool(p);
     end_pool(q);
     if (unlink(path) != 0)
         die("unlink %s: %s", path, strerror(errno));
     double m = median(v, sz->reps);
-    *traced = median(vt, sz->reps);
     free(v);
     return m;
 }
@@ -918,6 +937,7 @@ static imap_result case_imap(const sizes *sz)
 typedef struct figures {
     double start_ms, apply_us, map1_us, map_big_ips, bytes_mbs;
     double apply_traced_us; /* case 2 with POOL_TRACE's file written */
+    double apply_rt_us;     /* a blocking apply's round trip, for the MPI note */
     cpu_result cpu;
     rss_result rss;
     imap_result imap;       /* case 8 */
@@ -1043,6 +1063,7 @@ typedef struct mpi_figures {
     double round_trip_us;          /* a blocking pool_apply, one at a time */
     double rank0_cpu_us, ranks_cpu_us; /* CPU per task of case 2m */
     char host[64];
+    char threads[512];             /* rank 0's threads: "name us, ..." */
 } mpi_figures;
 
 /* Whether prog is an executable file in a folder of $PATH. */
@@ -1117,6 +1138,7 @@ static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double
         m->rank0_cpu_us = json_num(json, "rank0_cpu_us_per_task");
         m->ranks_cpu_us = json_num(json, "workers_cpu_us_per_task");
         json_str(json, "host", m->host, sizeof m->host);
+        json_str(json, "rank0_threads_cpu_us_per_task", m->threads, sizeof m->threads);
         if (isnan(m->apply_us) || isnan(m->map_big_ips))
             snprintf(why, wsize, "failed: no figures in its output");
         else
@@ -1443,10 +1465,10 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN},
-                                 {NAN, NAN}, NAN};
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
+                                 {NAN, NAN}, {NAN, NAN}, NAN};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
-                   .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, "?"},
+                   .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, "?", "?"},
                    .mpi_why = "skipped (--no-mpi)"};
     const sizes *sz = &o->sz;
     op_timeout = o->timeout;
@@ -1466,7 +1488,7 @@ static void measure(const options *o, results *r)
     if (o->part[P_START])
         r->c.start_ms = case_start_stop(sz);
     if (o->part[P_APPLY])
-        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us);
+        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us, &r->c.apply_rt_us);
     if (o->part[P_MAP1])
         r->c.map1_us = case_map1(sz);
     if (o->part[P_MAP])
@@ -1609,10 +1631,11 @@ static void print_notes(const options *o, const results *r, const tally *n)
                num(b4, r->py.cpu.pool_s));
     if (r->mpi_ran == 1)
         printf("2m, 4m: cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c, %ld worker ranks "
-               "and rank 0 on %s);\nfloor column: the pipe pool's figure. Over MPI: a blocking "
-               "apply's round trip %s us;\ncase 2m's CPU time per task: rank 0 %s us, the worker "
-               "ranks %s us\n", workers, m_host(r), num(b1, r->mpi.round_trip_us),
-               num(b2, r->mpi.rank0_cpu_us), num(b3, r->mpi.ranks_cpu_us));
+               "and rank 0 on %s);\nfloor column: the pipe pool's figure. A blocking apply's "
+               "round trip: MPI %s us, pipes %s us;\ncase 2m's CPU time per task: rank 0 %s us "
+               "(%s), the worker ranks %s us\n", workers, m_host(r),
+               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply_rt_us),
+               num(b2, r->mpi.rank0_cpu_us), r->mpi.threads[0] ? r->mpi.threads : "per thread: too short for /proc's ticks", num(b3, r->mpi.ranks_cpu_us));
     else if (o->use_mpi)
         printf("MPI rows: %s (%s under %s)\n", r->mpi_why, o->mpi_bench, o->mpirun);
     printf("targets: %d met, %d not met%s\n", n->met, n->missed,

@@ -5,9 +5,11 @@
  *     scripts/mpirun.sh build/mpi/bench/pool_bench_mpi [--tasks N] [--items N] [--reps N]
  * pool_bench runs it so, and reads the one line of JSON it prints: the
  * medians, a blocking apply's round trip, and where the CPU time of case 2
- * went (rank 0, and the worker ranks). Every result is checked. */
+ * went (rank 0, each of its threads, and the worker ranks). Every result is
+ * checked. */
 #include "pool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -57,6 +59,84 @@ static double cpu_self(void)
         die("getrusage: %s", strerror(errno));
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* One thread of this process and its CPU seconds so far. */
+typedef struct thread_cpu {
+    long tid;
+    char name[24];
+    double secs;
+} thread_cpu;
+
+enum { MAX_THREADS = 64 };
+
+/* CPU seconds of thread tid (utime + stime in /proc, in clock ticks), NAN
+ * if unreadable. */
+static double cpu_of(long tid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NAN; /* a thread that just ended */
+    char *got = fgets(line, sizeof line, f);
+    fclose(f);
+    char *p = got ? strrchr(line, ')') : NULL; /* the name may hold spaces */
+    unsigned long ut, st;
+    /* After the name: the state and fields 4-13, then utime and stime. */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return NAN;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Every thread of this process, named as the pool and MPI name them: how
+ * many were found (at most MAX_THREADS). */
+static int threads_now(thread_cpu *t)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 0;
+    int n = 0;
+    for (struct dirent *e; n < MAX_THREADS && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue; /* a thread that just ended */
+        t[n] = (thread_cpu){.tid = atol(e->d_name)};
+        if (!fgets(t[n].name, sizeof t[n].name, f))
+            snprintf(t[n].name, sizeof t[n].name, "?");
+        fclose(f);
+        t[n].name[strcspn(t[n].name, "\n")] = '\0';
+        t[n].secs = cpu_of(t[n].tid);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Adds each thread's CPU seconds since *before to *sum (matched by tid). */
+static void threads_add(const thread_cpu *before, int nb, thread_cpu *sum, int *ns)
+{
+    thread_cpu after[MAX_THREADS];
+    int na = threads_now(after);
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) {
+            if (after[i].tid != before[j].tid || isnan(after[i].secs) || isnan(before[j].secs))
+                continue;
+            int k = 0;
+            while (k < *ns && sum[k].tid != after[i].tid)
+                k++;
+            if (k == *ns) {
+                if (*ns == MAX_THREADS)
+                    break;
+                sum[(*ns)++] = (thread_cpu){.tid = after[i].tid};
+                memcpy(sum[k].name, after[i].name, sizeof sum[k].name);
+            }
+            sum[k].secs += after[i].secs - before[j].secs;
+        }
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -252,10 +332,12 @@ int main(int argc, char **argv)
         die("pool_processes says %ld, wanted %ld", pool_processes(p), workers);
 
     apply_batch(p, 200); /* warm up: ranks started, memory touched */
-    double *v = calloc((size_t)reps * 3, sizeof *v);
+    double *v = calloc((size_t)reps * 4, sizeof *v);
     if (!v)
         die("out of memory");
     double *rank0 = v + reps, *ranks = v + 2 * reps;
+    thread_cpu before[MAX_THREADS], sum[MAX_THREADS];
+    int nsum = 0;
     long pids[64] = {0};
     if (workers > 64)
         die("--workers: at most 64");
@@ -263,9 +345,11 @@ int main(int argc, char **argv)
         /* Where case 2's time goes: CPU seconds of rank 0 and of the
          * worker ranks across the batch, per task. */
         double w0 = cpu_workers(p, workers, r ? pids : NULL, r ? NULL : pids);
+        int nb = threads_now(before);
         double c0 = cpu_self();
         v[r] = apply_batch(p, tasks) / (double)tasks * 1e6;
         double c1 = cpu_self();
+        threads_add(before, nb, sum, &nsum);
         double w1 = cpu_workers(p, workers, pids, NULL);
         rank0[r] = (c1 - c0) / (double)tasks * 1e6;
         ranks[r] = (w1 - w0) / (double)tasks * 1e6; /* NAN if a worker went unheard */
@@ -273,6 +357,15 @@ int main(int argc, char **argv)
     double apply_us = median(v, (int)reps);
     double rank0_us = median(rank0, (int)reps);
     double ranks_us = median(ranks, (int)reps);
+    /* Rank 0's threads, each one's mean CPU per task of case 2; /proc
+     * counts in clock ticks, so only big batches resolve it. */
+    char per_thread[1024] = "";
+    size_t len = 0;
+    for (int k = 0; k < nsum && len < sizeof per_thread; k++)
+        if (sum[k].secs > 0)
+            len += (size_t)snprintf(per_thread + len, sizeof per_thread - len, "%s%s %.3g",
+                                    len ? ", " : "", sum[k].name,
+                                    sum[k].secs / (double)(reps * tasks) * 1e6);
 
     round_trips(p, 100);
     long rt_n = tasks / 10 > 100 ? tasks / 10 : 100;
@@ -295,9 +388,10 @@ int main(int argc, char **argv)
     host[sizeof host - 1] = '\0';
     printf("{\"workers\": %ld, \"reps\": %ld, \"tasks\": %ld, \"items\": %ld, "
            "\"host\": \"%s\", \"apply_async_us_per_task\": %.6g, "
-           "\"rank0_cpu_us_per_task\": %.6g, \"workers_cpu_us_per_task\": %.6g, "
+           "\"rank0_cpu_us_per_task\": %.6g, \"rank0_threads_cpu_us_per_task\": \"%s\", "
+           "\"workers_cpu_us_per_task\": %.6g, "
            "\"apply_round_trip_us\": %.6g, \"map_items_per_s\": %.6g}\n",
-           workers, reps, tasks, items, host, apply_us, rank0_us, ranks_us, rt_us, map_ips);
+           workers, reps, tasks, items, host, apply_us, rank0_us, per_thread, ranks_us, rt_us, map_ips);
     if (fflush(stdout) != 0)
         die("stdout: %s", strerror(errno));
     return 0;

@@ -2,12 +2,64 @@
 # The benchmark's smoke test: runs pool_bench --quick and checks that it ran
 # every case and printed sane numbers. No thresholds: targets may be missed.
 # usage: smoke.sh PATH/TO/pool_bench PATH/TO/pool_bench.py
+#        smoke.sh --mpi PATH/TO/pool_bench PATH/TO/pool_bench_mpi
+# The first runs every case but MPI's; the second only the MPI rows (label
+# mpi), and shows that a missing, a silent and a hung MPI program each get
+# the verdict they should. It exits 77 (skipped) without Open MPI or the
+# MPI build.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
+mpirun_sh=$here/../scripts/mpirun.sh
+fail() { echo "bench smoke: $*" >&2; exit 1; }
+
+if [ "${1:-}" = --mpi ]; then
+    bench=$2 mpi_bench=$3
+    if ! command -v mpirun >/dev/null 2>&1 || [ ! -x "$mpi_bench" ]; then
+        echo "bench smoke: skipped: no mpirun, or no $mpi_bench (make mpi)"
+        exit 77
+    fi
+    # The real program: both rows get a figure, and the note its details.
+    out=$(timeout 120 "$bench" --quick --only mpi --mpirun "$mpirun_sh" \
+          --mpi-bench "$mpi_bench" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    [ "$rc" -eq 0 ] || fail "pool_bench --only mpi exited with status $rc"
+    for r in '^2m +the same over MPI, np 3 +us/task +[0-9]' \
+             '^4m +the same over MPI, np 3 +items/s +[0-9]' \
+             'round trip: MPI [0-9.]+ us' \
+             'CPU time per task: rank 0 [0-9.]+ us \(' \
+             'the worker ranks [0-9.]+ us'; do
+        printf '%s\n' "$out" | grep -Eq "$r" || fail "no line matching /$r/"
+    done
+    # Known-wrong programs: each must be told apart from a real run.
+    tmp=$(mktemp -d) || fail "mktemp failed"
+    trap 'rm -rf "$tmp"' EXIT
+    printf '#!/bin/sh\necho "no figures here"\n' >"$tmp/silent"
+    printf '#!/bin/sh\nexec sleep 600\n' >"$tmp/hangs"
+    chmod +x "$tmp/silent" "$tmp/hangs"
+    check_wrong() { # program, timeout, status wanted, row text wanted
+        o=$(timeout 60 "$bench" --quick --only mpi --mpirun "$mpirun_sh" --mpi-bench "$1" \
+            --timeout "$2" 2>&1)
+        s=$?
+        [ "$s" -eq "$3" ] || fail "with $1: status $s, wanted $3"
+        for id in 2m 4m; do
+            printf '%s\n' "$o" | grep -Eq "^$id +MPI: $4 .* - " ||
+                fail "with $1: row $id does not say \"MPI: $4\" with no figure"
+        done
+    }
+    check_wrong "$tmp/missing" 30 0 'not built \(make mpi\)'
+    check_wrong "$tmp/silent" 30 1 'failed'
+    start=$(date +%s)
+    check_wrong "$tmp/hangs" 3 1 'failed'
+    [ $(($(date +%s) - start)) -lt 40 ] || fail "a hung MPI program was not stopped in time"
+    echo "bench smoke: the MPI rows are right, and wrong programs are caught"
+    exit 0
+fi
+
 bench=$1 script=$2
-out=$(timeout 240 "$bench" --quick --script "$script" 2>&1)
+out=$(timeout 240 "$bench" --quick --no-mpi --script "$script" 2>&1)
 rc=$?
 printf '%s\n' "$out"
-fail() { echo "bench smoke: $*" >&2; exit 1; }
 [ "$rc" -eq 0 ] || fail "pool_bench exited with status $rc"
 
 # Every row, with a number in the C column (checked as a digit right after
