@@ -614,10 +614,34 @@ static double round_trips(pool_t *p, long n)
     return (now() - t0) / (double)n * 1e6;
 }
 
+/* Blocking applies, each after idle milliseconds of nothing: the median round trip
+ * in microseconds, which shows what waking an idle pool costs. */
+static double idle_round_trip(pool_t *p, int n, int idle)
+{
+    double *v = xmalloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++) {
+        struct timespec nap = {idle / 1000, (long)(idle % 1000) * 1000000};
+        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+            continue;
+        pool_value out = pool_none();
+        double t0 = now();
+        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
+        v[i] = (now() - t0) * 1e6;
+        if (out.type != POOL_INT || out.as.i != (long long)i * i)
+            die("pool_apply: wrong result for %d", i);
+        pool_value_free(&out);
+    }
+    double m = median(v, n);
+    free(v);
+    return m;
+}
+
 /* Microseconds per task, untraced and, in *traced, with a trace file
  * written: batches of the two pools alternate, so a drift of the machine
  * moves both figures alike. */
-static double case_apply(const sizes *sz, double *traced, double *round_trip)
+enum { IDLE_TRIPS = 20, IDLE_MS = 20 }; /* as bench/pool_bench_mpi.c */
+
+static double case_apply(const sizes *sz, double *traced, double *round_trip, double *after_idle)
 {
     char path[] = "/tmp/pool_bench_trace.XXXXXX";
     int fd = mkstemp(path);
@@ -637,6 +661,7 @@ static double case_apply(const sizes *sz, double *traced, double *round_trip)
     for (int r = 0; r < sz->reps; r++)
         vt[r] = round_trips(p, sz->tasks / 10 > 100 ? sz->tasks / 10 : 100);
     *round_trip = median(vt, sz->reps);
+    *after_idle = idle_round_trip(p, IDLE_TRIPS, IDLE_MS);
     end_pool(p);
     end_pool(q);
     if (unlink(path) != 0)
@@ -938,6 +963,7 @@ typedef struct figures {
     double start_ms, apply_us, map1_us, map_big_ips, bytes_mbs;
     double apply_traced_us; /* case 2 with POOL_TRACE's file written */
     double apply_rt_us;     /* a blocking apply's round trip, for the MPI note */
+    double apply_idle_rt_us; /* the same after the pool idled IDLE_MS */
     cpu_result cpu;
     rss_result rss;
     imap_result imap;       /* case 8 */
@@ -1061,6 +1087,7 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
 typedef struct mpi_figures {
     double apply_us, map_big_ips;
     double round_trip_us;          /* a blocking pool_apply, one at a time */
+    double idle_rt_us;             /* the same after IDLE_MS of nothing */
     double rank0_cpu_us, ranks_cpu_us; /* CPU per task of case 2m */
     char host[64];
     char threads[512];             /* rank 0's threads: "name us, ..." */
@@ -1135,6 +1162,7 @@ static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double
         m->apply_us = json_num(json, "apply_async_us_per_task");
         m->map_big_ips = json_num(json, "map_items_per_s");
         m->round_trip_us = json_num(json, "apply_round_trip_us");
+        m->idle_rt_us = json_num(json, "apply_after_idle_us");
         m->rank0_cpu_us = json_num(json, "rank0_cpu_us_per_task");
         m->ranks_cpu_us = json_num(json, "workers_cpu_us_per_task");
         json_str(json, "host", m->host, sizeof m->host);
@@ -1465,10 +1493,10 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
                                  {NAN, NAN}, {NAN, NAN}, NAN};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
-                   .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, "?", "?"},
+                   .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, NAN, "?", "?"},
                    .mpi_why = "skipped (--no-mpi)"};
     const sizes *sz = &o->sz;
     op_timeout = o->timeout;
@@ -1488,7 +1516,8 @@ static void measure(const options *o, results *r)
     if (o->part[P_START])
         r->c.start_ms = case_start_stop(sz);
     if (o->part[P_APPLY])
-        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us, &r->c.apply_rt_us);
+        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us, &r->c.apply_rt_us,
+                                 &r->c.apply_idle_rt_us);
     if (o->part[P_MAP1])
         r->c.map1_us = case_map1(sz);
     if (o->part[P_MAP])
@@ -1624,7 +1653,7 @@ static void print_notes(const options *o, const results *r, const tally *n)
     printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
            "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
            workers, workers);
-    char b1[24], b2[24], b3[24], b4[24];
+    char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24];
     if (o->part[P_CPU])
         printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
                num(b1, r->c.cpu.serial_s), num(b2, r->c.cpu.pool_s), num(b3, r->py.cpu.serial_s),
@@ -1632,9 +1661,11 @@ static void print_notes(const options *o, const results *r, const tally *n)
     if (r->mpi_ran == 1)
         printf("2m, 4m: cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c, %ld worker ranks "
                "and rank 0 on %s);\nfloor column: the pipe pool's figure. A blocking apply's "
-               "round trip: MPI %s us, pipes %s us;\ncase 2m's CPU time per task: rank 0 %s us "
+               "round trip: MPI %s us, pipes %s us;\nthe same after %d ms idle: MPI %s us, "
+               "pipes %s us;\ncase 2m's CPU time per task: rank 0 %s us "
                "(%s), the worker ranks %s us\n", workers, m_host(r),
-               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply_rt_us),
+               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply_rt_us), IDLE_MS,
+               num(b5, r->mpi.idle_rt_us), num(b6, r->c.apply_idle_rt_us),
                num(b2, r->mpi.rank0_cpu_us), r->mpi.threads[0] ? r->mpi.threads : "per thread: too short for /proc's ticks", num(b3, r->mpi.ranks_cpu_us));
     else if (o->use_mpi)
         printf("MPI rows: %s (%s under %s)\n", r->mpi_why, o->mpi_bench, o->mpirun);

@@ -69,6 +69,8 @@ typedef struct thread_cpu {
 } thread_cpu;
 
 enum { MAX_THREADS = 64 };
+enum { IDLE_TRIPS = 20 };
+static long idle_ms = 20; /* as pool_bench.c's pipe pool; --idle-ms changes it */
 
 /* CPU seconds of thread tid (utime + stime in /proc, in clock ticks), NAN
  * if unreadable. */
@@ -294,6 +296,30 @@ static double round_trips(pool_t *p, long n)
     return (now() - t0) / (double)n * 1e6;
 }
 
+/* Blocking applies, each after idle milliseconds of nothing: the median round trip
+ * in microseconds, which shows what waking an idle pool costs. */
+static double idle_round_trip(pool_t *p, int n, int idle)
+{
+    double *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        die("out of memory");
+    for (int i = 0; i < n; i++) {
+        struct timespec nap = {idle / 1000, (long)(idle % 1000) * 1000000};
+        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+            continue;
+        pool_value out = pool_none();
+        double t0 = now();
+        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
+        v[i] = (now() - t0) * 1e6;
+        if (out.type != POOL_INT || out.as.i != (long long)i * i)
+            die("pool_apply: wrong result for %d", i);
+        pool_value_free(&out);
+    }
+    double m = median(v, n);
+    free(v);
+    return m;
+}
+
 /* Case 4's map, as pool_bench.c times it: seconds, the result checked. */
 static double timed_square_map(pool_t *p, long n)
 {
@@ -313,7 +339,7 @@ static double timed_square_map(pool_t *p, long n)
 
 int main(int argc, char **argv)
 {
-    long tasks = 20000, items = 1000000, reps = 5, workers = 2;
+    long tasks = 20000, items = 1000000, reps = 5, workers = 2, rt_n = 0;
     for (int i = 1; i < argc; i += 2) {
         if (strcmp(argv[i], "--tasks") == 0)
             tasks = arg_long(argv[i], argv[i + 1]);
@@ -323,8 +349,13 @@ int main(int argc, char **argv)
             reps = arg_long(argv[i], argv[i + 1]);
         else if (strcmp(argv[i], "--workers") == 0)
             workers = arg_long(argv[i], argv[i + 1]);
+        else if (strcmp(argv[i], "--round-trips") == 0) /* to profile case 2 alone */
+            rt_n = arg_long(argv[i], argv[i + 1]);
+        else if (strcmp(argv[i], "--idle-ms") == 0)
+            idle_ms = arg_long(argv[i], argv[i + 1]);
         else
-            die("usage: pool_bench_mpi [--tasks N] [--items N] [--reps N] [--workers N]");
+            die("usage: pool_bench_mpi [--tasks N] [--items N] [--reps N] [--workers N] "
+                "[--round-trips N] [--idle-ms N]");
     }
     pool_t *p = NULL;
     ok(pool_create(&p, &(pool_config){.processes = workers}), "pool_create");
@@ -358,20 +389,24 @@ int main(int argc, char **argv)
     double rank0_us = median(rank0, (int)reps);
     double ranks_us = median(ranks, (int)reps);
     /* Rank 0's threads, each one's mean CPU per task of case 2; /proc
-     * counts in clock ticks, so only big batches resolve it. */
+     * counts in clock ticks, so only big batches resolve it: none is
+     * listed unless one tick is at most 0.5 us a task. */
     char per_thread[1024] = "";
     size_t len = 0;
-    for (int k = 0; k < nsum && len < sizeof per_thread; k++)
+    double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)(reps * tasks);
+    for (int k = 0; k < nsum && len < sizeof per_thread && tick_us <= 0.5; k++)
         if (sum[k].secs > 0)
             len += (size_t)snprintf(per_thread + len, sizeof per_thread - len, "%s%s %.3g",
                                     len ? ", " : "", sum[k].name,
                                     sum[k].secs / (double)(reps * tasks) * 1e6);
 
-    round_trips(p, 100);
-    long rt_n = tasks / 10 > 100 ? tasks / 10 : 100;
+    round_trips(p, rt_n < 100 ? rt_n : 100);
+    if (!rt_n)
+        rt_n = tasks / 10 > 100 ? tasks / 10 : 100;
     for (long r = 0; r < reps; r++)
         v[r] = round_trips(p, rt_n);
     double rt_us = median(v, (int)reps);
+    double idle_us = idle_round_trip(p, IDLE_TRIPS, (int)idle_ms);
 
     timed_square_map(p, 1000);
     for (long r = 0; r < reps; r++)
@@ -390,8 +425,9 @@ int main(int argc, char **argv)
            "\"host\": \"%s\", \"apply_async_us_per_task\": %.6g, "
            "\"rank0_cpu_us_per_task\": %.6g, \"rank0_threads_cpu_us_per_task\": \"%s\", "
            "\"workers_cpu_us_per_task\": %.6g, "
-           "\"apply_round_trip_us\": %.6g, \"map_items_per_s\": %.6g}\n",
-           workers, reps, tasks, items, host, apply_us, rank0_us, per_thread, ranks_us, rt_us, map_ips);
+           "\"apply_round_trip_us\": %.6g, \"apply_after_idle_us\": %.6g, "
+           "\"map_items_per_s\": %.6g}\n",
+           workers, reps, tasks, items, host, apply_us, rank0_us, per_thread, ranks_us, rt_us, idle_us, map_ips);
     if (fflush(stdout) != 0)
         die("stdout: %s", strerror(errno));
     return 0;

@@ -26,7 +26,8 @@ if [ "${1:-}" = --mpi ]; then
     [ "$rc" -eq 0 ] || fail "pool_bench --only mpi exited with status $rc"
     for r in '^2m +the same over MPI, np 3 +us/task +[0-9]' \
              '^4m +the same over MPI, np 3 +items/s +[0-9]' \
-             'round trip: MPI [0-9.]+ us' \
+             'round trip: MPI [0-9.]+ us, pipes - us' \
+             'after 20 ms idle: MPI [0-9.]+ us' \
              'CPU time per task: rank 0 [0-9.]+ us \(' \
              'the worker ranks [0-9.]+ us'; do
         printf '%s\n' "$out" | grep -Eq "$r" || fail "no line matching /$r/"
