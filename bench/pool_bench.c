@@ -641,7 +641,25 @@ static double idle_round_trip(pool_t *p, int n, int idle)
  * moves both figures alike. */
 enum { IDLE_TRIPS = 20, IDLE_MS = 20 }; /* as bench/pool_bench_mpi.c */
 
-static double case_apply(const sizes *sz, double *traced, double *round_trip, double *after_idle)
+/* CPU seconds of this process, every thread. */
+static double cpu_self(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        die("getrusage: %s", strerror(errno));
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* What case_apply measures besides case 2's figure, for the MPI note. */
+typedef struct apply_more {
+    double traced_us;     /* case 2t */
+    double round_trip_us; /* a blocking apply, one at a time */
+    double idle_rt_us;    /* the same after IDLE_MS of nothing */
+    double cpu_us;        /* the parent's CPU per task of case 2 */
+} apply_more;
+
+static double case_apply(const sizes *sz, apply_more *more)
 {
     char path[] = "/tmp/pool_bench_trace.XXXXXX";
     int fd = mkstemp(path);
@@ -651,17 +669,21 @@ static double case_apply(const sizes *sz, double *traced, double *round_trip, do
     pool_t *p = new_pool(sz), *q = new_traced_pool(sz, path);
     apply_batch(p, 200); /* warm up: workers running, memory touched */
     apply_batch(q, 200);
-    double *v = xmalloc(2 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
+    double *v = xmalloc(3 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
+    double *cpu = vt + sz->reps;
     for (int r = 0; r < sz->reps; r++) {
+        double c0 = cpu_self();
         v[r] = apply_batch(p, sz->tasks) / (double)sz->tasks * 1e6;
+        cpu[r] = (cpu_self() - c0) / (double)sz->tasks * 1e6;
         vt[r] = apply_batch(q, sz->tasks) / (double)sz->tasks * 1e6;
     }
-    *traced = median(vt, sz->reps);
+    more->traced_us = median(vt, sz->reps);
+    more->cpu_us = median(cpu, sz->reps);
     /* As bench/pool_bench_mpi.c measures it: tasks / 10 round trips. */
     for (int r = 0; r < sz->reps; r++)
         vt[r] = round_trips(p, sz->tasks / 10 > 100 ? sz->tasks / 10 : 100);
-    *round_trip = median(vt, sz->reps);
-    *after_idle = idle_round_trip(p, IDLE_TRIPS, IDLE_MS);
+    more->round_trip_us = median(vt, sz->reps);
+    more->idle_rt_us = idle_round_trip(p, IDLE_TRIPS, IDLE_MS);
     end_pool(p);
     end_pool(q);
     if (unlink(path) != 0)
@@ -961,9 +983,7 @@ static imap_result case_imap(const sizes *sz)
 
 typedef struct figures {
     double start_ms, apply_us, map1_us, map_big_ips, bytes_mbs;
-    double apply_traced_us; /* case 2 with POOL_TRACE's file written */
-    double apply_rt_us;     /* a blocking apply's round trip, for the MPI note */
-    double apply_idle_rt_us; /* the same after the pool idled IDLE_MS */
+    apply_more apply;       /* case 2t, and more of case 2 for the MPI note */
     cpu_result cpu;
     rss_result rss;
     imap_result imap;       /* case 8 */
@@ -1493,7 +1513,7 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN},
                                  {NAN, NAN}, {NAN, NAN}, NAN};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
                    .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, NAN, "?", "?"},
@@ -1516,8 +1536,7 @@ static void measure(const options *o, results *r)
     if (o->part[P_START])
         r->c.start_ms = case_start_stop(sz);
     if (o->part[P_APPLY])
-        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us, &r->c.apply_rt_us,
-                                 &r->c.apply_idle_rt_us);
+        r->c.apply_us = case_apply(sz, &r->c.apply);
     if (o->part[P_MAP1])
         r->c.map1_us = case_map1(sz);
     if (o->part[P_MAP])
@@ -1594,7 +1613,7 @@ static void print_cases(const options *o, const results *r, tally *n)
         {"", same, "", c->apply_us, BLANK, FLOOR_ONLY, task_floor,
          AT_MOST(ON_VS_FLOOR, 4, "x floor")},
         {"2m", over_mpi, "us/task", m->apply_us, py->apply_us, LOWER, c->apply_us, NO_TARGET},
-        {"2t", "  the same, traced (floor: untraced)", "us/task", c->apply_traced_us, BLANK,
+        {"2t", "  the same, traced (floor: untraced)", "us/task", c->apply.traced_us, BLANK,
          LOWER, c->apply_us, AT_MOST(ON_VS_FLOOR, 2, "x untraced")},
         {"3", map1, "us/task", c->map1_us, py->map1_us, LOWER, BLANK,
          AT_LEAST(ON_GAIN, 10, "x Python")},
@@ -1653,7 +1672,7 @@ static void print_notes(const options *o, const results *r, const tally *n)
     printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
            "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
            workers, workers);
-    char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24];
+    char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24], b7[24];
     if (o->part[P_CPU])
         printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
                num(b1, r->c.cpu.serial_s), num(b2, r->c.cpu.pool_s), num(b3, r->py.cpu.serial_s),
@@ -1662,11 +1681,11 @@ static void print_notes(const options *o, const results *r, const tally *n)
         printf("2m, 4m: cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c, %ld worker ranks "
                "and rank 0 on %s);\nfloor column: the pipe pool's figure. A blocking apply's "
                "round trip: MPI %s us, pipes %s us;\nthe same after %d ms idle: MPI %s us, "
-               "pipes %s us;\ncase 2m's CPU time per task: rank 0 %s us "
-               "(%s), the worker ranks %s us\n", workers, m_host(r),
-               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply_rt_us), IDLE_MS,
-               num(b5, r->mpi.idle_rt_us), num(b6, r->c.apply_idle_rt_us),
-               num(b2, r->mpi.rank0_cpu_us), r->mpi.threads[0] ? r->mpi.threads : "per thread: too short for /proc's ticks", num(b3, r->mpi.ranks_cpu_us));
+               "pipes %s us;\nCPU time per task, case 2m: rank 0 %s us "
+               "(%s), the worker ranks %s us;\ncase 2: the parent %s us\n", workers, m_host(r),
+               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply.round_trip_us), IDLE_MS,
+               num(b5, r->mpi.idle_rt_us), num(b6, r->c.apply.idle_rt_us),
+               num(b2, r->mpi.rank0_cpu_us), r->mpi.threads[0] ? r->mpi.threads : "per thread: too short for /proc's ticks", num(b3, r->mpi.ranks_cpu_us), num(b7, r->c.apply.cpu_us));
     else if (o->use_mpi)
         printf("MPI rows: %s (%s under %s)\n", r->mpi_why, o->mpi_bench, o->mpirun);
     printf("targets: %d met, %d not met%s\n", n->met, n->missed,
