@@ -639,7 +639,8 @@ static double idle_round_trip(pool_t *p, int n, int idle)
 /* Microseconds per task, untraced and, in *traced, with a trace file
  * written: batches of the two pools alternate, so a drift of the machine
  * moves both figures alike. */
-enum { IDLE_TRIPS = 20, IDLE_MS = 20 }; /* as bench/pool_bench_mpi.c */
+enum { IDLE_TRIPS = 20 };
+static long idle_ms = 20; /* --idle-ms; bench/pool_bench_mpi.c gets the same */
 
 /* CPU seconds of this process, every thread. */
 static double cpu_self(void)
@@ -655,7 +656,7 @@ static double cpu_self(void)
 typedef struct apply_more {
     double traced_us;     /* case 2t */
     double round_trip_us; /* a blocking apply, one at a time */
-    double idle_rt_us;    /* the same after IDLE_MS of nothing */
+    double idle_rt_us;    /* the same after idle_ms of nothing */
     double cpu_us;        /* the parent's CPU per task of case 2 */
 } apply_more;
 
@@ -683,7 +684,7 @@ static double case_apply(const sizes *sz, apply_more *more)
     for (int r = 0; r < sz->reps; r++)
         vt[r] = round_trips(p, sz->tasks / 10 > 100 ? sz->tasks / 10 : 100);
     more->round_trip_us = median(vt, sz->reps);
-    more->idle_rt_us = idle_round_trip(p, IDLE_TRIPS, IDLE_MS);
+    more->idle_rt_us = idle_round_trip(p, IDLE_TRIPS, (int)idle_ms);
     end_pool(p);
     end_pool(q);
     if (unlink(path) != 0)
@@ -1107,7 +1108,7 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
 typedef struct mpi_figures {
     double apply_us, map_big_ips;
     double round_trip_us;          /* a blocking pool_apply, one at a time */
-    double idle_rt_us;             /* the same after IDLE_MS of nothing */
+    double idle_rt_us;             /* the same after idle_ms of nothing */
     double rank0_cpu_us, ranks_cpu_us; /* CPU per task of case 2m */
     char host[64];
     char threads[512];             /* rank 0's threads: "name us, ..." */
@@ -1143,7 +1144,7 @@ static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double
                  access(prog, X_OK) != 0 ? "" : ": no mpirun");
         return 0;
     }
-    char np[32], t[32], kill_after[32], tasks[32], items[32], reps[32], workers[32];
+    char np[32], t[32], kill_after[32], tasks[32], items[32], reps[32], workers[32], idle[32];
     snprintf(np, sizeof np, "%ld", sz->workers + 1);
     snprintf(t, sizeof t, "%.0f", timeout);
     snprintf(kill_after, sizeof kill_after, "%d", 10);
@@ -1151,10 +1152,12 @@ static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double
     snprintf(items, sizeof items, "%ld", sz->items);
     snprintf(reps, sizeof reps, "%d", sz->reps);
     snprintf(workers, sizeof workers, "%ld", sz->workers);
+    snprintf(idle, sizeof idle, "%ld", idle_ms);
     /* timeout(1) signals mpirun with TERM, on which mpirun ends its ranks;
      * KILL follows if it does not. */
     const char *argv[] = {"timeout", "-k", kill_after, t, mpirun, prog, "--tasks", tasks,
-                          "--items", items, "--reps", reps, "--workers", workers, NULL};
+                          "--items", items, "--reps", reps, "--workers", workers, "--idle-ms", idle,
+                          NULL};
     int out[2];
     xpipe(out);
     pid_t pid = xfork();
@@ -1361,7 +1364,7 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs("usage: pool_bench [--quick] [--script PATH] [--python PROG] [--no-python]\n"
-          "                  [--mpi-bench PATH] [--mpirun PATH] [--no-mpi]\n"
+          "                  [--mpi-bench PATH] [--mpirun PATH] [--no-mpi] [--idle-ms N]\n"
           "                  [--reps N] [--tasks N] [--items N] [--bytes N]\n"
           "                  [--cpu-secs S] [--timeout S] [--only LIST]\n"
           "  --quick        tiny sizes, for the smoke test (no thresholds anywhere)\n"
@@ -1371,6 +1374,7 @@ static void usage(FILE *f)
           "  --mpi-bench P  the MPI rows' program (default build/mpi/bench/pool_bench_mpi)\n"
           "  --mpirun P     what runs it as a job (default scripts/mpirun.sh)\n"
           "  --no-mpi       no MPI rows\n"
+          "  --idle-ms N    the MPI note's idle gap before a blocking apply (default 20)\n"
           "  --only LIST    only these, comma-separated, no Python: floor, c (every C\n"
           "                 case), start, apply, map1, map, bytes, cpu, rss, imap, mpi\n"
           "  --timeout S    the whole run, and the Python run, each get S seconds\n",
@@ -1432,6 +1436,8 @@ static void parse_args(int argc, char **argv, options *o)
             cpu_secs = atof(v), i++;
             if (!(cpu_secs > 0))
                 die("--cpu-secs wants a positive number");
+        } else if (strcmp(a, "--idle-ms") == 0) {
+            idle_ms = arg_long(a, v), i++;
         } else if (strcmp(a, "--timeout") == 0) {
             o->timeout = (double)arg_long(a, v), i++;
         } else {
@@ -1680,10 +1686,10 @@ static void print_notes(const options *o, const results *r, const tally *n)
     if (r->mpi_ran == 1)
         printf("2m, 4m: cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c, %ld worker ranks "
                "and rank 0 on %s);\nfloor column: the pipe pool's figure. A blocking apply's "
-               "round trip: MPI %s us, pipes %s us;\nthe same after %d ms idle: MPI %s us, "
+               "round trip: MPI %s us, pipes %s us;\nthe same after %ld ms idle: MPI %s us, "
                "pipes %s us;\nCPU time per task, case 2m: rank 0 %s us "
                "(%s), the worker ranks %s us;\ncase 2: the parent %s us\n", workers, m_host(r),
-               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply.round_trip_us), IDLE_MS,
+               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply.round_trip_us), idle_ms,
                num(b5, r->mpi.idle_rt_us), num(b6, r->c.apply.idle_rt_us),
                num(b2, r->mpi.rank0_cpu_us), r->mpi.threads[0] ? r->mpi.threads : "per thread: too short for /proc's ticks", num(b3, r->mpi.ranks_cpu_us), num(b7, r->c.apply.cpu_us));
     else if (o->use_mpi)
