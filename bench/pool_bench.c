@@ -23,10 +23,10 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -614,8 +614,8 @@ static double round_trips(pool_t *p, long n)
     return (now() - t0) / (double)n * 1e6;
 }
 
-/* Blocking applies, each after idle milliseconds of nothing: the median round trip
- * in microseconds, which shows what waking an idle pool costs. */
+/* Blocking applies, each after idle milliseconds of nothing: the median
+ * round trip in microseconds, which shows what waking an idle pool costs. */
 static double idle_round_trip(pool_t *p, int n, int idle)
 {
     double *v = xmalloc((size_t)n * sizeof *v);
@@ -636,9 +636,6 @@ static double idle_round_trip(pool_t *p, int n, int idle)
     return m;
 }
 
-/* Microseconds per task, untraced and, in *traced, with a trace file
- * written: batches of the two pools alternate, so a drift of the machine
- * moves both figures alike. */
 enum { IDLE_TRIPS = 20 };
 static long idle_ms = 20; /* --idle-ms; bench/pool_bench_mpi.c gets the same */
 
@@ -660,6 +657,9 @@ typedef struct apply_more {
     double cpu_us;        /* the parent's CPU per task of case 2 */
 } apply_more;
 
+/* Microseconds per task, untraced and, in more->traced_us, with a trace
+ * file written: batches of the two pools alternate, so a drift of the
+ * machine moves both figures alike. */
 static double case_apply(const sizes *sz, apply_more *more)
 {
     char path[] = "/tmp/pool_bench_trace.XXXXXX";
@@ -1144,10 +1144,9 @@ static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double
                  access(prog, X_OK) != 0 ? "" : ": no mpirun");
         return 0;
     }
-    char np[32], t[32], kill_after[32], tasks[32], items[32], reps[32], workers[32], idle[32];
+    char np[32], t[32], tasks[32], items[32], reps[32], workers[32], idle[32];
     snprintf(np, sizeof np, "%ld", sz->workers + 1);
     snprintf(t, sizeof t, "%.0f", timeout);
-    snprintf(kill_after, sizeof kill_after, "%d", 10);
     snprintf(tasks, sizeof tasks, "%ld", sz->tasks);
     snprintf(items, sizeof items, "%ld", sz->items);
     snprintf(reps, sizeof reps, "%d", sz->reps);
@@ -1155,14 +1154,15 @@ static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double
     snprintf(idle, sizeof idle, "%ld", idle_ms);
     /* timeout(1) signals mpirun with TERM, on which mpirun ends its ranks;
      * KILL follows if it does not. */
-    const char *argv[] = {"timeout", "-k", kill_after, t, mpirun, prog, "--tasks", tasks,
-                          "--items", items, "--reps", reps, "--workers", workers, "--idle-ms", idle,
-                          NULL};
+    const char *argv[] = {"timeout", "-k", "10", t, mpirun, prog, "--tasks", tasks,
+                          "--items", items, "--reps", reps, "--workers", workers,
+                          "--idle-ms", idle, NULL};
     int out[2];
     xpipe(out);
     pid_t pid = xfork();
     if (pid == 0) {
-        dup2(out[1], 1);
+        if (dup2(out[1], 1) < 0)
+            _exit(126); /* the parent then reads no figures: "failed" */
         close(out[0]);
         close(out[1]);
         /* These rows are about this machine: no hosts from the environment. */
@@ -1519,15 +1519,16 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN},
-                                 {NAN, NAN}, {NAN, NAN}, NAN};
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
+                                 {NAN, NAN, NAN, NAN}, {NAN, NAN}, {NAN, NAN}, NAN};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
                    .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, NAN, "?", "?"},
                    .mpi_why = "skipped (--no-mpi)"};
     const sizes *sz = &o->sz;
     op_timeout = o->timeout;
     /* The whole run has a deadline; the default action of SIGALRM ends it,
-     * and the pool's workers die with their parent. Python gets its own. */
+     * and the pool's workers die with their parent. Python gets its own,
+     * and so does the MPI job (timeout(1)). */
     alarm((unsigned)o->timeout * (1 + o->use_python + o->use_mpi) + 30);
     r->load_before = loadavg();
 
@@ -1683,6 +1684,8 @@ static void print_notes(const options *o, const results *r, const tally *n)
         printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
                num(b1, r->c.cpu.serial_s), num(b2, r->c.cpu.pool_s), num(b3, r->py.cpu.serial_s),
                num(b4, r->py.cpu.pool_s));
+    const char *threads = r->mpi.threads[0] ? r->mpi.threads
+                                            : "per thread: too short for /proc's ticks";
     if (r->mpi_ran == 1)
         printf("2m, 4m: cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c, %ld worker ranks "
                "and rank 0 on %s);\nfloor column: the pipe pool's figure. A blocking apply's "
@@ -1691,7 +1694,8 @@ static void print_notes(const options *o, const results *r, const tally *n)
                "(%s), the worker ranks %s us;\ncase 2: the parent %s us\n", workers, m_host(r),
                num(b1, r->mpi.round_trip_us), num(b4, r->c.apply.round_trip_us), idle_ms,
                num(b5, r->mpi.idle_rt_us), num(b6, r->c.apply.idle_rt_us),
-               num(b2, r->mpi.rank0_cpu_us), r->mpi.threads[0] ? r->mpi.threads : "per thread: too short for /proc's ticks", num(b3, r->mpi.ranks_cpu_us), num(b7, r->c.apply.cpu_us));
+               num(b2, r->mpi.rank0_cpu_us), threads, num(b3, r->mpi.ranks_cpu_us),
+               num(b7, r->c.apply.cpu_us));
     else if (o->use_mpi)
         printf("MPI rows: %s (%s under %s)\n", r->mpi_why, o->mpi_bench, o->mpirun);
     printf("targets: %d met, %d not met%s\n", n->met, n->missed,

@@ -190,7 +190,9 @@ static pool_value t_cpu(const pool_value *a, size_t n)
 /* ---- The cases --------------------------------------------------------- */
 
 /* The worker ranks' CPU seconds, summed; NAN unless each of the workers
- * answered (a worker that took two tasks leaves another unheard). */
+ * answered (a worker that took two tasks leaves another unheard), or, with
+ * pids, unless they are the workers pids lists (the first look's, in
+ * *seen). */
 static double cpu_workers(pool_t *p, long workers, const long *pids, long *seen)
 {
     pool_value out = pool_none();
@@ -208,8 +210,11 @@ static double cpu_workers(pool_t *p, long workers, const long *pids, long *seen)
             dup |= out.as.items[j].as.items[0].as.i == pid;
         if (dup)
             continue;
-        if (pids && (distinct >= workers || pids[distinct] != pid))
-            sum = NAN; /* not the workers of the first look */
+        bool known = false;
+        for (long k = 0; pids && k < workers; k++)
+            known |= pids[k] == pid;
+        if (pids && !known)
+            sum = NAN; /* a new worker: its CPU time began after the first look */
         if (seen && distinct < workers)
             seen[distinct] = pid;
         distinct++;
@@ -427,7 +432,8 @@ int main(int argc, char **argv)
            "\"workers_cpu_us_per_task\": %.6g, "
            "\"apply_round_trip_us\": %.6g, \"apply_after_idle_us\": %.6g, "
            "\"map_items_per_s\": %.6g}\n",
-           workers, reps, tasks, items, host, apply_us, rank0_us, per_thread, ranks_us, rt_us, idle_us, map_ips);
+           workers, reps, tasks, items, host, apply_us, rank0_us, per_thread, ranks_us, rt_us,
+           idle_us, map_ips);
     if (fflush(stdout) != 0)
         die("stdout: %s", strerror(errno));
     return 0;
