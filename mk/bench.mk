@@ -24,10 +24,11 @@ BUILD_MPI_BENCH = @if command -v mpicc >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory BUILD=build/mpi CC=mpicc MPI=1 $(MPI_BENCH_BIN); \
 	else echo "make bench: no mpicc, so no MPI rows (Open MPI is not installed)"; fi
 
-ifneq ($(MPI),)
+# With MPI=1 its pool runs on MPI ranks. Built plainly (make
+# build/bench/pool_bench_mpi), the same program runs the same cases on a
+# pipe pool, to compare the two (docs/performance.md).
 $(BUILD)/bench/pool_bench_mpi: $(BUILD)/bench/pool_bench_mpi.o $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -lm -o $@
-endif
 
 bench: $(BENCH_BIN)
 	$(BUILD_MPI_BENCH)
