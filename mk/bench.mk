@@ -20,9 +20,10 @@ $(BENCH_BIN): $(BUILD)/bench/pool_bench.o $(BUILD)/libcommon.a
 
 # The MPI bench alone, by the MPI build's flags (the Makefile's MPI=1).
 MPI_BENCH_BIN := build/mpi/bench/pool_bench_mpi
-BUILD_MPI_BENCH = @if command -v mpicc >/dev/null 2>&1; then \
-	    $(MAKE) --no-print-directory BUILD=build/mpi CC=mpicc MPI=1 $(MPI_BENCH_BIN); \
-	else echo "make bench: no mpicc, so no MPI rows (Open MPI is not installed)"; fi
+MPICC         ?= mpicc
+BUILD_MPI_BENCH = @if command -v $(MPICC) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory BUILD=build/mpi CC=$(MPICC) MPI=1 $(MPI_BENCH_BIN); \
+	else echo "make bench: no $(MPICC), so no MPI rows (Open MPI is not installed)"; fi
 
 # With MPI=1 its pool runs on MPI ranks. Built plainly (make
 # build/bench/pool_bench_mpi), the same program runs the same cases on a

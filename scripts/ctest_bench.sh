@@ -5,3 +5,7 @@ test_line bench_smoke 300 bench "$src/bench/smoke.sh" "$bin/bench/pool_bench" "$
 # build/mpi); skipped (77) without it or without Open MPI.
 test_line bench_smoke_mpi 300 "bench;mpi;nosan" "$src/bench/smoke.sh" --mpi "$bin/bench/pool_bench" "$src/build/mpi/bench/pool_bench_mpi"
 echo "set_tests_properties(bench_smoke_mpi PROPERTIES SKIP_RETURN_CODE 77)"
+# And that the MPI smoke test fails on pool_bench built with each of
+# bench/mutants/*.patch.
+test_line bench_smoke_mutants 600 "bench;mpi;nosan" "$src/bench/smoke_mutants.sh" "$src/build/mpi/bench/pool_bench_mpi"
+echo "set_tests_properties(bench_smoke_mutants PROPERTIES SKIP_RETURN_CODE 77)"
