@@ -369,7 +369,7 @@ int main(int argc, char **argv)
         die("pool_processes says %ld, wanted %ld", pool_processes(p), workers);
 
     apply_batch(p, 200); /* warm up: ranks started, memory touched */
-    double *v = calloc((size_t)reps * 4, sizeof *v);
+    double *v = calloc((size_t)reps * 3, sizeof *v);
     if (!v)
         die("out of memory");
     double *rank0 = v + reps, *ranks = v + 2 * reps;
@@ -406,9 +406,9 @@ int main(int argc, char **argv)
                                     len ? ", " : "", sum[k].name,
                                     sum[k].secs / (double)(reps * tasks) * 1e6);
 
-    round_trips(p, rt_n < 100 ? rt_n : 100);
     if (!rt_n)
         rt_n = tasks / 10 > 100 ? tasks / 10 : 100;
+    round_trips(p, rt_n < 100 ? rt_n : 100); /* warm up */
     for (long r = 0; r < reps; r++)
         v[r] = round_trips(p, rt_n);
     double rt_us = median(v, (int)reps);
