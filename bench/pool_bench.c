@@ -6,10 +6,15 @@
  *   2. the C pool: seven cases, each with its own pool of 2 workers;
  *   3. Python: it runs bench/pool_bench.py under python3, which measures the
  *      same cases with multiprocessing.Pool (fork start method) and prints
- *      JSON, and it reads that JSON back.
+ *      JSON, and it reads that JSON back;
+ *   4. MPI: it runs bench/pool_bench_mpi.c's program (the MPI build) as a
+ *      job of 1 + 2 ranks on this machine, with scripts/mpirun.sh, which
+ *      measures cases 2 and 4 on a pool whose workers are ranks, and reads
+ *      its JSON line back: rows 2m and 4m.
  * It then prints one table: the C figure, the Python figure, the ratio, the
  * floor, and whether each target is met. A missing python3 prints the C
- * column and says the comparison was skipped.
+ * column and says the comparison was skipped; a missing MPI program or
+ * mpirun prints "MPI: not built (make mpi)" in the MPI rows.
  *
  * The exit status is 0 when every case ran and gave sane numbers (finite,
  * positive, correct results), whatever the targets say; the benchmark is
@@ -18,6 +23,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -593,10 +599,68 @@ static double apply_batch(pool_t *p, long n)
     return t;
 }
 
-/* Microseconds per task, untraced and, in *traced, with a trace file
- * written: batches of the two pools alternate, so a drift of the machine
- * moves both figures alike. */
-static double case_apply(const sizes *sz, double *traced)
+/* Blocking applies, one at a time: microseconds per round trip (for the
+ * MPI rows' note, beside the MPI pool's). */
+static double round_trips(pool_t *p, long n)
+{
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        pool_value out = pool_none();
+        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
+        if (out.type != POOL_INT || out.as.i != (long long)i * i)
+            die("pool_apply: wrong result for %ld", i);
+        pool_value_free(&out);
+    }
+    return (now() - t0) / (double)n * 1e6;
+}
+
+/* Blocking applies, each after idle milliseconds of nothing: the median
+ * round trip in microseconds, which shows what waking an idle pool costs. */
+static double idle_round_trip(pool_t *p, int n, int idle)
+{
+    double *v = xmalloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++) {
+        struct timespec nap = {idle / 1000, (long)(idle % 1000) * 1000000};
+        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+            continue;
+        pool_value out = pool_none();
+        double t0 = now();
+        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
+        v[i] = (now() - t0) * 1e6;
+        if (out.type != POOL_INT || out.as.i != (long long)i * i)
+            die("pool_apply: wrong result for %d", i);
+        pool_value_free(&out);
+    }
+    double m = median(v, n);
+    free(v);
+    return m;
+}
+
+enum { IDLE_TRIPS = 20 };
+static long idle_ms = 20; /* --idle-ms; bench/pool_bench_mpi.c gets the same */
+
+/* CPU seconds of this process, every thread. */
+static double cpu_self(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        die("getrusage: %s", strerror(errno));
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* What case_apply measures besides case 2's figure, for the MPI note. */
+typedef struct apply_more {
+    double traced_us;     /* case 2t */
+    double round_trip_us; /* a blocking apply, one at a time */
+    double idle_rt_us;    /* the same after idle_ms of nothing */
+    double cpu_us;        /* the parent's CPU per task of case 2 */
+} apply_more;
+
+/* Microseconds per task, untraced and, in more->traced_us, with a trace
+ * file written: batches of the two pools alternate, so a drift of the
+ * machine moves both figures alike. */
+static double case_apply(const sizes *sz, apply_more *more)
 {
     char path[] = "/tmp/pool_bench_trace.XXXXXX";
     int fd = mkstemp(path);
@@ -606,17 +670,26 @@ static double case_apply(const sizes *sz, double *traced)
     pool_t *p = new_pool(sz), *q = new_traced_pool(sz, path);
     apply_batch(p, 200); /* warm up: workers running, memory touched */
     apply_batch(q, 200);
-    double *v = xmalloc(2 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
+    double *v = xmalloc(3 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
+    double *cpu = vt + sz->reps;
     for (int r = 0; r < sz->reps; r++) {
+        double c0 = cpu_self();
         v[r] = apply_batch(p, sz->tasks) / (double)sz->tasks * 1e6;
+        cpu[r] = (cpu_self() - c0) / (double)sz->tasks * 1e6;
         vt[r] = apply_batch(q, sz->tasks) / (double)sz->tasks * 1e6;
     }
+    more->traced_us = median(vt, sz->reps);
+    more->cpu_us = median(cpu, sz->reps);
+    /* As bench/pool_bench_mpi.c measures it: tasks / 10 round trips. */
+    for (int r = 0; r < sz->reps; r++)
+        vt[r] = round_trips(p, sz->tasks / 10 > 100 ? sz->tasks / 10 : 100);
+    more->round_trip_us = median(vt, sz->reps);
+    more->idle_rt_us = idle_round_trip(p, IDLE_TRIPS, (int)idle_ms);
     end_pool(p);
     end_pool(q);
     if (unlink(path) != 0)
         die("unlink %s: %s", path, strerror(errno));
     double m = median(v, sz->reps);
-    *traced = median(vt, sz->reps);
     free(v);
     return m;
 }
@@ -911,7 +984,7 @@ static imap_result case_imap(const sizes *sz)
 
 typedef struct figures {
     double start_ms, apply_us, map1_us, map_big_ips, bytes_mbs;
-    double apply_traced_us; /* case 2 with POOL_TRACE's file written */
+    apply_more apply;       /* case 2t, and more of case 2 for the MPI note */
     cpu_result cpu;
     rss_result rss;
     imap_result imap;       /* case 8 */
@@ -1026,6 +1099,106 @@ static bool run_python(const char *python, const char *script, const sizes *sz,
     json_str(json, "python_version", version, vsize);
     free(json);
     return true;
+}
+
+/* ---- MPI --------------------------------------------------------------- */
+
+/* Cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c), and where case
+ * 2's time went; NAN where not measured. */
+typedef struct mpi_figures {
+    double apply_us, map_big_ips;
+    double round_trip_us;          /* a blocking pool_apply, one at a time */
+    double idle_rt_us;             /* the same after idle_ms of nothing */
+    double rank0_cpu_us, ranks_cpu_us; /* CPU per task of case 2m */
+    char host[64];
+    char threads[512];             /* rank 0's threads: "name us, ..." */
+} mpi_figures;
+
+/* Whether prog is an executable file in a folder of $PATH. */
+static bool on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char *dirs = strdup(path ? path : "/usr/bin:/bin");
+    if (!dirs)
+        die("out of memory");
+    bool found = false;
+    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d && !found;
+         d = strtok_r(NULL, ":", &save)) {
+        char f[PATH_MAX];
+        snprintf(f, sizeof f, "%s/%s", d, prog);
+        found = access(f, X_OK) == 0;
+    }
+    free(dirs);
+    return found;
+}
+
+/* Runs the MPI program as a job of workers + 1 ranks on this machine,
+ * under timeout(1), and reads its JSON line. Returns 1 when it ran, 0 when
+ * it cannot run here (not built, no mpirun), -1 when it failed; *why says
+ * why in the last two. */
+static int run_mpi(const char *mpirun, const char *prog, const sizes *sz, double timeout,
+                   mpi_figures *m, char *why, size_t wsize)
+{
+    if (access(prog, X_OK) != 0 || access(mpirun, X_OK) != 0 || !on_path("mpirun")) {
+        snprintf(why, wsize, "not built (make mpi)%s",
+                 access(prog, X_OK) != 0 ? "" : ": no mpirun");
+        return 0;
+    }
+    char np[32], t[32], tasks[32], items[32], reps[32], workers[32], idle[32];
+    snprintf(np, sizeof np, "%ld", sz->workers + 1);
+    snprintf(t, sizeof t, "%.0f", timeout);
+    snprintf(tasks, sizeof tasks, "%ld", sz->tasks);
+    snprintf(items, sizeof items, "%ld", sz->items);
+    snprintf(reps, sizeof reps, "%d", sz->reps);
+    snprintf(workers, sizeof workers, "%ld", sz->workers);
+    snprintf(idle, sizeof idle, "%ld", idle_ms);
+    /* timeout(1) signals mpirun with TERM, on which mpirun ends its ranks;
+     * KILL follows if it does not. */
+    const char *argv[] = {"timeout", "-k", "10", t, mpirun, prog, "--tasks", tasks,
+                          "--items", items, "--reps", reps, "--workers", workers,
+                          "--idle-ms", idle, NULL};
+    int out[2];
+    xpipe(out);
+    pid_t pid = xfork();
+    if (pid == 0) {
+        if (dup2(out[1], 1) < 0)
+            _exit(126); /* the parent then reads no figures: "failed" */
+        close(out[0]);
+        close(out[1]);
+        /* These rows are about this machine: no hosts from the environment. */
+        if (setenv("MPI_NP", np, 1) != 0 || unsetenv("MPI_HOSTS") != 0)
+            _exit(126);
+        execvp("timeout", (char *const *)argv);
+        fprintf(stderr, "pool_bench: exec timeout: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    char *json = read_to_eof(out[0]);
+    close(out[0]);
+    int st = wait_for(pid);
+    int rc = -1;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 124)
+        snprintf(why, wsize, "failed: no answer after %s s", t);
+    else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        snprintf(why, wsize, "failed: %s exited with status 0x%x", mpirun, st);
+    else {
+        m->apply_us = json_num(json, "apply_async_us_per_task");
+        m->map_big_ips = json_num(json, "map_items_per_s");
+        m->round_trip_us = json_num(json, "apply_round_trip_us");
+        m->idle_rt_us = json_num(json, "apply_after_idle_us");
+        m->rank0_cpu_us = json_num(json, "rank0_cpu_us_per_task");
+        m->ranks_cpu_us = json_num(json, "workers_cpu_us_per_task");
+        json_str(json, "host", m->host, sizeof m->host);
+        json_str(json, "rank0_threads_cpu_us_per_task", m->threads, sizeof m->threads);
+        if (isnan(m->apply_us) || isnan(m->map_big_ips))
+            snprintf(why, wsize, "failed: no figures in its output");
+        else
+            rc = 1;
+    }
+    if (rc < 0 && *json)
+        fprintf(stderr, "pool_bench: the MPI job printed: %s\n", json);
+    free(json);
+    return rc;
 }
 
 /* ---- The table: each row prints, and judges its target ----------------- */
@@ -1181,7 +1354,9 @@ static const char *const part_names[P_N] = {"floor", "start", "apply", "map1",
 typedef struct options {
     sizes sz;
     const char *script, *python, *only;
+    const char *mpirun, *mpi_bench; /* the MPI rows' job: scripts/mpirun.sh and its program */
     bool use_python, quick;
+    bool use_mpi;    /* the MPI rows run */
     double timeout;  /* seconds for the whole run, and as many for Python's */
     bool part[P_N];  /* the parts that run */
 } options;
@@ -1189,14 +1364,19 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs("usage: pool_bench [--quick] [--script PATH] [--python PROG] [--no-python]\n"
+          "                  [--mpi-bench PATH] [--mpirun PATH] [--no-mpi] [--idle-ms N]\n"
           "                  [--reps N] [--tasks N] [--items N] [--bytes N]\n"
           "                  [--cpu-secs S] [--timeout S] [--only LIST]\n"
           "  --quick        tiny sizes, for the smoke test (no thresholds anywhere)\n"
           "  --script PATH  the Python side (default bench/pool_bench.py)\n"
           "  --python PROG  the interpreter (default python3)\n"
           "  --no-python    print the C column only\n"
+          "  --mpi-bench P  the MPI rows' program (default build/mpi/bench/pool_bench_mpi)\n"
+          "  --mpirun P     what runs it as a job (default scripts/mpirun.sh)\n"
+          "  --no-mpi       no MPI rows\n"
+          "  --idle-ms N    the MPI note's idle gap before a blocking apply (default 20)\n"
           "  --only LIST    only these, comma-separated, no Python: floor, c (every C\n"
-          "                 case), start, apply, map1, map, bytes, cpu, rss\n"
+          "                 case), start, apply, map1, map, bytes, cpu, rss, imap, mpi\n"
           "  --timeout S    the whole run, and the Python run, each get S seconds\n",
           f);
 }
@@ -1215,7 +1395,9 @@ static long arg_long(const char *opt, const char *v)
 static void parse_args(int argc, char **argv, options *o)
 {
     *o = (options){.sz = full_sizes, .script = "bench/pool_bench.py", .python = "python3",
-                   .use_python = true, .timeout = 900};
+                   .mpirun = "scripts/mpirun.sh",
+                   .mpi_bench = "build/mpi/bench/pool_bench_mpi",
+                   .use_python = true, .use_mpi = true, .timeout = 900};
     long reps = 0, tasks = 0, items = 0, bytes = 0;
     double cpu_secs = 0;
     for (int i = 1; i < argc; i++) {
@@ -1227,6 +1409,8 @@ static void parse_args(int argc, char **argv, options *o)
             o->quick = true;
         } else if (strcmp(a, "--no-python") == 0) {
             o->use_python = false;
+        } else if (strcmp(a, "--no-mpi") == 0) {
+            o->use_mpi = false;
         } else if (!v) {
             usage(stderr);
             exit(2);
@@ -1234,6 +1418,10 @@ static void parse_args(int argc, char **argv, options *o)
             o->script = v, i++;
         } else if (strcmp(a, "--python") == 0) {
             o->python = v, i++;
+        } else if (strcmp(a, "--mpi-bench") == 0) {
+            o->mpi_bench = v, i++;
+        } else if (strcmp(a, "--mpirun") == 0) {
+            o->mpirun = v, i++;
         } else if (strcmp(a, "--only") == 0) {
             o->only = v, i++;
         } else if (strcmp(a, "--reps") == 0) {
@@ -1248,6 +1436,8 @@ static void parse_args(int argc, char **argv, options *o)
             cpu_secs = atof(v), i++;
             if (!(cpu_secs > 0))
                 die("--cpu-secs wants a positive number");
+        } else if (strcmp(a, "--idle-ms") == 0) {
+            idle_ms = arg_long(a, v), i++;
         } else if (strcmp(a, "--timeout") == 0) {
             o->timeout = (double)arg_long(a, v), i++;
         } else {
@@ -1274,16 +1464,21 @@ static void parse_args(int argc, char **argv, options *o)
 
 /* Which parts run: all of them, or those --only names (for profiling one
  * case with perf or strace). */
-static void select_parts(const char *only, bool part[P_N])
+static void select_parts(const char *only, bool part[P_N], bool *use_mpi)
 {
     for (int k = 0; k < P_N; k++)
         part[k] = !only;
     if (!only)
         return;
+    bool mpi = false;
     char *list = strdup(only);
     if (!list)
         die("out of memory");
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "mpi") == 0) {
+            mpi = true;
+            continue;
+        }
         bool found = strcmp(t, "c") == 0;
         for (int k = 1; found && k < P_N; k++)
             part[k] = true;
@@ -1294,10 +1489,13 @@ static void select_parts(const char *only, bool part[P_N])
             die("--only: unknown part \"%s\"", t);
     }
     free(list);
+    *use_mpi &= mpi;
 }
 
 static bool any_case(const options *o)
 {
+    if (o->use_mpi)
+        return true;
     for (int k = P_START; k < P_N; k++)
         if (o->part[k])
             return true;
@@ -1314,19 +1512,24 @@ typedef struct results {
     bool have_py;        /* py holds Python's figures */
     char version[64];    /* Python's version */
     char why[256];       /* why py does not */
+    mpi_figures mpi;
+    int mpi_ran;         /* run_mpi's answer: 1 ran, 0 cannot run here, -1 failed */
+    char mpi_why[256];   /* why the MPI rows are empty */
 } results;
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN}, {NAN, NAN},
-                                 {NAN, NAN}, NAN};
+    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
+                                 {NAN, NAN, NAN, NAN}, {NAN, NAN}, {NAN, NAN}, NAN};
     *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
-                   .why = "--no-python"};
+                   .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, NAN, "?", "?"},
+                   .mpi_why = "skipped (--no-mpi)"};
     const sizes *sz = &o->sz;
     op_timeout = o->timeout;
     /* The whole run has a deadline; the default action of SIGALRM ends it,
-     * and the pool's workers die with their parent. Python gets its own. */
-    alarm((unsigned)o->timeout * (o->use_python ? 2 : 1) + 10);
+     * and the pool's workers die with their parent. Python gets its own,
+     * and so does the MPI job (timeout(1)). */
+    alarm((unsigned)o->timeout * (1 + o->use_python + o->use_mpi) + 30);
     r->load_before = loadavg();
 
     /* The floor first, while this process is small (fork copies its page
@@ -1340,7 +1543,7 @@ static void measure(const options *o, results *r)
     if (o->part[P_START])
         r->c.start_ms = case_start_stop(sz);
     if (o->part[P_APPLY])
-        r->c.apply_us = case_apply(sz, &r->c.apply_traced_us);
+        r->c.apply_us = case_apply(sz, &r->c.apply);
     if (o->part[P_MAP1])
         r->c.map1_us = case_map1(sz);
     if (o->part[P_MAP])
@@ -1356,6 +1559,10 @@ static void measure(const options *o, results *r)
     if (o->part[P_IMAP])
         r->c.imap = case_imap(sz);
 
+    /* Like Python's, the MPI job runs alone: this process only waits. */
+    if (o->use_mpi)
+        r->mpi_ran = run_mpi(o->mpirun, o->mpi_bench, sz, o->timeout, &r->mpi, r->mpi_why,
+                             sizeof r->mpi_why);
     r->have_py = o->use_python && run_python(o->python, o->script, sz, o->timeout, &r->py,
                                              r->version, sizeof r->version, r->why,
                                              sizeof r->why);
@@ -1396,6 +1603,15 @@ static void print_cases(const options *o, const results *r, tally *n)
     double forks_ms = (double)sz->workers * r->fl.fork / 1e3; /* one fork per worker */
     double task_floor = 2 * r->fl.msg1;                       /* a request and a reply */
     const char *same = "  the same against the floor";
+    /* The MPI rows: their floor column is the pipe pool's figure. */
+    char over_mpi[64];
+    if (r->mpi_ran == 1)
+        snprintf(over_mpi, sizeof over_mpi, "  the same over MPI, np %ld", sz->workers + 1);
+    else
+        snprintf(over_mpi, sizeof over_mpi, "  MPI: %s",
+                 r->mpi_ran == 0 && o->use_mpi ? "not built (make mpi)"
+                 : r->mpi_ran < 0 ? "failed (see below)" : "skipped");
+    const mpi_figures *m = &r->mpi;
     const row rows[] = {
         {"1", "start + stop (create..destroy)", "ms", c->start_ms, py->start_ms, LOWER,
          forks_ms, AT_LEAST(ON_GAIN, 5, "x Python")},
@@ -1403,7 +1619,8 @@ static void print_cases(const options *o, const results *r, tally *n)
          AT_LEAST(ON_GAIN, 10, "x Python")},
         {"", same, "", c->apply_us, BLANK, FLOOR_ONLY, task_floor,
          AT_MOST(ON_VS_FLOOR, 4, "x floor")},
-        {"2t", "  the same, traced (floor: untraced)", "us/task", c->apply_traced_us, BLANK,
+        {"2m", over_mpi, "us/task", m->apply_us, py->apply_us, LOWER, c->apply_us, NO_TARGET},
+        {"2t", "  the same, traced (floor: untraced)", "us/task", c->apply.traced_us, BLANK,
          LOWER, c->apply_us, AT_MOST(ON_VS_FLOOR, 2, "x untraced")},
         {"3", map1, "us/task", c->map1_us, py->map1_us, LOWER, BLANK,
          AT_LEAST(ON_GAIN, 10, "x Python")},
@@ -1413,6 +1630,8 @@ static void print_cases(const options *o, const results *r, tally *n)
          AT_LEAST(ON_GAIN, 5, "x Python")},
         {"4t", "  the same on threads / ThreadPool", "items/s", c->map_threads_ips,
          py->map_threads_ips, HIGHER, BLANK, NO_TARGET},
+        {"4m", over_mpi, "items/s", m->map_big_ips, py->map_big_ips, HIGHER, c->map_big_ips,
+         NO_TARGET},
         {"5", bytes, "MB/s", c->bytes_mbs, py->bytes_mbs, HIGHER, r->fl.bulk1, NO_TARGET},
         {"6", cpu, "x", c->cpu.speedup, py->cpu.speedup, HIGHER, (double)sz->workers,
          AT_LEAST(ON_C, 1.8, "x serial")},
@@ -1449,17 +1668,36 @@ static void print_floor(const options *o, const results *r, tally *n)
     print_rows(rows, sizeof rows / sizeof rows[0], n);
 }
 
+static const char *m_host(const results *r)
+{
+    return r->mpi.host[0] ? r->mpi.host : "?";
+}
+
 static void print_notes(const options *o, const results *r, const tally *n)
 {
     long workers = o->sz.workers;
     printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
            "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
            workers, workers);
-    char b1[24], b2[24], b3[24], b4[24];
+    char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24], b7[24];
     if (o->part[P_CPU])
         printf("case 6: C serial %s s, pool %s s; Python serial %s s, pool %s s\n",
                num(b1, r->c.cpu.serial_s), num(b2, r->c.cpu.pool_s), num(b3, r->py.cpu.serial_s),
                num(b4, r->py.cpu.pool_s));
+    const char *threads = r->mpi.threads[0] ? r->mpi.threads
+                                            : "per thread: too short for /proc's ticks";
+    if (r->mpi_ran == 1)
+        printf("2m, 4m: cases 2 and 4 on an MPI pool (bench/pool_bench_mpi.c, %ld worker ranks "
+               "and rank 0 on %s);\nfloor column: the pipe pool's figure. A blocking apply's "
+               "round trip: MPI %s us, pipes %s us;\nthe same after %ld ms idle: MPI %s us, "
+               "pipes %s us;\nCPU time per task, case 2m: rank 0 %s us "
+               "(%s), the worker ranks %s us;\ncase 2: the parent %s us\n", workers, m_host(r),
+               num(b1, r->mpi.round_trip_us), num(b4, r->c.apply.round_trip_us), idle_ms,
+               num(b5, r->mpi.idle_rt_us), num(b6, r->c.apply.idle_rt_us),
+               num(b2, r->mpi.rank0_cpu_us), threads, num(b3, r->mpi.ranks_cpu_us),
+               num(b7, r->c.apply.cpu_us));
+    else if (o->use_mpi)
+        printf("MPI rows: %s (%s under %s)\n", r->mpi_why, o->mpi_bench, o->mpirun);
     printf("targets: %d met, %d not met%s\n", n->met, n->missed,
            n->skipped ? ", the Python ones skipped" : "");
 }
@@ -1520,6 +1758,14 @@ static int judge(const options *o, const results *r)
         bad += insane("C case 4t", r->c.map_threads_ips);
     if (o->part[P_MAP] && r->have_py)
         bad += insane("Python case 4t", r->py.map_threads_ips);
+    if (r->mpi_ran < 0) {
+        fprintf(stderr, "pool_bench: the MPI rows %s\n", r->mpi_why);
+        bad++;
+    }
+    if (r->mpi_ran > 0) {
+        bad += insane("MPI case 2m", r->mpi.apply_us);
+        bad += insane("MPI case 4m", r->mpi.map_big_ips);
+    }
     for (int k = P_START; k < P_N && r->have_py; k++) {
         snprintf(what, sizeof what, "Python case %d", k);
         bad += insane(what, py[k]);
@@ -1535,7 +1781,7 @@ int main(int argc, char **argv)
         return imap_child(arg_long("--imap-child", argv[2]), arg_long("--imap-child", argv[3]));
     options o;
     parse_args(argc, argv, &o);
-    select_parts(o.only, o.part);
+    select_parts(o.only, o.part, &o.use_mpi);
     results r;
     measure(&o, &r);
     print_table(&o, &r);
