@@ -20,6 +20,7 @@
  * positive, correct results), whatever the targets say; the benchmark is
  * never a timed test. Run with --help for the options.
  */
+#include "bench_common.h"
 #include "pool.h"
 
 #include <errno.h>
@@ -79,60 +80,6 @@ static double op_timeout = 300; /* seconds any single wait may take */
 /* ---- Helpers ----------------------------------------------------------- */
 
 /* The pool's own write_all and clock are internal to the library, not exported. */
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fputs("pool_bench: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-/* Seconds on the monotonic clock: every duration the bench measures. */
-static double now(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        die("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void ok(int rc, const char *what)
-{
-    if (rc != POOL_OK)
-        die("%s: %s", what, pool_strerror(rc));
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s)
-        die("out of memory");
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    free(s);
-    return m;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        die("out of memory (%zu bytes)", n);
-    return p;
-}
 
 static void write_all(int fd, const void *buf, size_t len)
 {
@@ -439,13 +386,6 @@ static void measure_floor(const sizes *sz, floor_fig *f)
 
 /* ---- Tasks ------------------------------------------------------------- */
 
-static pool_value t_square(const pool_value *a, size_t n)
-{
-    if (n != 1 || a[0].type != POOL_INT)
-        return pool_error("square: wants one int");
-    return pool_int(a[0].as.i * a[0].as.i);
-}
-
 static pool_value t_echo(const pool_value *a, size_t n)
 {
     if (n != 1)
@@ -528,114 +468,7 @@ static double case_start_stop(const sizes *sz)
     return m;
 }
 
-/* Case 2: apply_async with a callback, handles released at once (the pool
- * frees them when ready); the callbacks count down to the last one. */
-typedef struct countdown {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    long left, errors;
-    long long sum;
-} countdown;
-
-static pool_value cb_count(const pool_value *v, void *ud)
-{
-    countdown *c = ud;
-    pthread_mutex_lock(&c->mu);
-    c->sum += v->type == POOL_INT ? v->as.i : 0;
-    if (--c->left == 0)
-        pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return pool_none();
-}
-
-static pool_value cb_error(const pool_value *v, void *ud)
-{
-    countdown *c = ud;
-    pthread_mutex_lock(&c->mu);
-    if (c->errors++ == 0)
-        fprintf(stderr, "pool_bench: task failed: %s\n",
-                v->type == POOL_ERROR ? v->as.s : "(no message)");
-    if (--c->left == 0)
-        pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return pool_none();
-}
-
-static double apply_batch(pool_t *p, long n)
-{
-    countdown c = {.left = n};
-    pthread_mutex_init(&c.mu, NULL);
-    pthread_cond_init(&c.cv, NULL);
-    pool_opts opts = {.callback = cb_count, .error_callback = cb_error, .user_data = &c};
-
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-        pool_result *h = NULL;
-        ok(pool_apply_async(p, t_square, pool_tuple(1, pool_int(i)), &opts, &h),
-           "pool_apply_async");
-        pool_result_release(h);
-    }
-    struct timespec dl; /* pthread_cond_timedwait's clock, not now()'s */
-    if (clock_gettime(CLOCK_REALTIME, &dl) != 0)
-        die("clock_gettime: %s", strerror(errno));
-    dl.tv_sec += (time_t)op_timeout;
-    pthread_mutex_lock(&c.mu);
-    while (c.left > 0)
-        if (pthread_cond_timedwait(&c.cv, &c.mu, &dl) == ETIMEDOUT)
-            die("apply_async: %ld of %ld callbacks missing after %.0f s", c.left, n,
-                op_timeout);
-    pthread_mutex_unlock(&c.mu);
-    double t = now() - t0;
-
-    long long want = 0;
-    for (long i = 0; i < n; i++)
-        want += (long long)i * i;
-    if (c.errors)
-        die("apply_async: %ld tasks failed", c.errors);
-    if (c.sum != want)
-        die("apply_async: the callbacks saw a sum of %lld, wanted %lld", c.sum, want);
-    pthread_cond_destroy(&c.cv);
-    pthread_mutex_destroy(&c.mu);
-    return t;
-}
-
-/* Blocking applies, one at a time: microseconds per round trip (for the
- * MPI rows' note, beside the MPI pool's). */
-static double round_trips(pool_t *p, long n)
-{
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-        pool_value out = pool_none();
-        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
-        if (out.type != POOL_INT || out.as.i != (long long)i * i)
-            die("pool_apply: wrong result for %ld", i);
-        pool_value_free(&out);
-    }
-    return (now() - t0) / (double)n * 1e6;
-}
-
-/* Blocking applies, each after idle milliseconds of nothing: the median
- * round trip in microseconds, which shows what waking an idle pool costs. */
-static double idle_round_trip(pool_t *p, int n, int idle)
-{
-    double *v = xmalloc((size_t)n * sizeof *v);
-    for (int i = 0; i < n; i++) {
-        struct timespec nap = {idle / 1000, (long)(idle % 1000) * 1000000};
-        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
-            continue;
-        pool_value out = pool_none();
-        double t0 = now();
-        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
-        v[i] = (now() - t0) * 1e6;
-        if (out.type != POOL_INT || out.as.i != (long long)i * i)
-            die("pool_apply: wrong result for %d", i);
-        pool_value_free(&out);
-    }
-    double m = median(v, n);
-    free(v);
-    return m;
-}
-
+/* Case 2: apply_async with a callback (bench_common.c's apply_batch). */
 enum { IDLE_TRIPS = 20 };
 static long idle_ms = 20; /* --idle-ms; bench/pool_bench_mpi.c gets the same */
 
@@ -668,15 +501,15 @@ static double case_apply(const sizes *sz, apply_more *more)
         die("mkstemp: %s", strerror(errno));
     close(fd); /* the pool opens it by name */
     pool_t *p = new_pool(sz), *q = new_traced_pool(sz, path);
-    apply_batch(p, 200); /* warm up: workers running, memory touched */
-    apply_batch(q, 200);
+    apply_batch(p, 200, op_timeout); /* warm up: workers running, memory touched */
+    apply_batch(q, 200, op_timeout);
     double *v = xmalloc(3 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
     double *cpu = vt + sz->reps;
     for (int r = 0; r < sz->reps; r++) {
         double c0 = cpu_self();
-        v[r] = apply_batch(p, sz->tasks) / (double)sz->tasks * 1e6;
+        v[r] = apply_batch(p, sz->tasks, op_timeout) / (double)sz->tasks * 1e6;
         cpu[r] = (cpu_self() - c0) / (double)sz->tasks * 1e6;
-        vt[r] = apply_batch(q, sz->tasks) / (double)sz->tasks * 1e6;
+        vt[r] = apply_batch(q, sz->tasks, op_timeout) / (double)sz->tasks * 1e6;
     }
     more->traced_us = median(vt, sz->reps);
     more->cpu_us = median(cpu, sz->reps);

@@ -8,6 +8,7 @@
  * went (rank 0, each of its threads, and the worker ranks). Every result is
  * checked. Built without MPI (make build/bench/pool_bench_mpi) and run
  * alone, it measures the same on a pipe pool, for comparison. */
+#include "bench_common.h"
 #include "pool.h"
 
 #include <dirent.h>
@@ -23,33 +24,6 @@
 #include <unistd.h>
 
 /* ---- Helpers ----------------------------------------------------------- */
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fputs("pool_bench_mpi: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1); /* the job ends with rank 0 (pool_mpi.c) */
-}
-
-static void ok(int rc, const char *what)
-{
-    if (rc != POOL_OK)
-        die("%s: %s", what, pool_strerror(rc));
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        die("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* CPU seconds of this process, every thread (rank 0: main, the pool's
  * threads and mpi-link). */
@@ -142,19 +116,6 @@ static void threads_add(const thread_cpu *before, int nb, thread_cpu *sum, int *
         }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts v in place. */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static long arg_long(const char *opt, const char *v)
 {
     char *end;
@@ -166,13 +127,6 @@ static long arg_long(const char *opt, const char *v)
 }
 
 /* ---- Tasks ------------------------------------------------------------- */
-
-static pool_value t_square(const pool_value *a, size_t n)
-{
-    if (n != 1 || a[0].type != POOL_INT)
-        return pool_error("square: wants one int");
-    return pool_int(a[0].as.i * a[0].as.i);
-}
 
 /* A worker rank's pid and CPU seconds so far; it sleeps first, so that of
  * two such tasks mapped with chunksize 1 each worker takes one. */
@@ -225,107 +179,6 @@ static double cpu_workers(pool_t *p, long workers, const long *pids, long *seen)
     return distinct == workers ? sum : NAN;
 }
 
-typedef struct countdown {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    long left, errors;
-    long long sum;
-} countdown;
-
-static pool_value cb_count(const pool_value *v, void *ud)
-{
-    countdown *c = ud;
-    pthread_mutex_lock(&c->mu);
-    c->sum += v->type == POOL_INT ? v->as.i : 0;
-    if (--c->left == 0)
-        pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return pool_none();
-}
-
-static pool_value cb_error(const pool_value *v, void *ud)
-{
-    countdown *c = ud;
-    pthread_mutex_lock(&c->mu);
-    if (c->errors++ == 0)
-        fprintf(stderr, "pool_bench_mpi: task failed: %s\n",
-                v->type == POOL_ERROR ? v->as.s : "(no message)");
-    if (--c->left == 0)
-        pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return pool_none();
-}
-
-/* Case 2's batch, as pool_bench.c times it: seconds for n tasks. */
-static double apply_batch(pool_t *p, long n)
-{
-    countdown c = {.left = n};
-    pthread_mutex_init(&c.mu, NULL);
-    pthread_cond_init(&c.cv, NULL);
-    pool_opts opts = {.callback = cb_count, .error_callback = cb_error, .user_data = &c};
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-        pool_result *h = NULL;
-        ok(pool_apply_async(p, t_square, pool_tuple(1, pool_int(i)), &opts, &h),
-           "pool_apply_async");
-        pool_result_release(h);
-    }
-    /* No deadline here: pool_bench runs the whole job under timeout(1). */
-    pthread_mutex_lock(&c.mu);
-    while (c.left > 0)
-        pthread_cond_wait(&c.cv, &c.mu);
-    pthread_mutex_unlock(&c.mu);
-    double t = now() - t0;
-    long long want = 0;
-    for (long i = 0; i < n; i++)
-        want += (long long)i * i;
-    if (c.errors)
-        die("apply_async: %ld tasks failed", c.errors);
-    if (c.sum != want)
-        die("apply_async: the callbacks saw a sum of %lld, wanted %lld", c.sum, want);
-    pthread_cond_destroy(&c.cv);
-    pthread_mutex_destroy(&c.mu);
-    return t;
-}
-
-/* Blocking applies, one at a time: microseconds per round trip. */
-static double round_trips(pool_t *p, long n)
-{
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-        pool_value out = pool_none();
-        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
-        if (out.type != POOL_INT || out.as.i != (long long)i * i)
-            die("pool_apply: wrong result for %ld", i);
-        pool_value_free(&out);
-    }
-    return (now() - t0) / (double)n * 1e6;
-}
-
-/* Blocking applies, each after idle milliseconds of nothing: the median round trip
- * in microseconds, which shows what waking an idle pool costs. */
-static double idle_round_trip(pool_t *p, int n, int idle)
-{
-    double *v = malloc((size_t)n * sizeof *v);
-    if (!v)
-        die("out of memory");
-    for (int i = 0; i < n; i++) {
-        struct timespec nap = {idle / 1000, (long)(idle % 1000) * 1000000};
-        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
-            continue;
-        pool_value out = pool_none();
-        double t0 = now();
-        ok(pool_apply(p, t_square, pool_tuple(1, pool_int(i)), NULL, &out), "pool_apply");
-        v[i] = (now() - t0) * 1e6;
-        if (out.type != POOL_INT || out.as.i != (long long)i * i)
-            die("pool_apply: wrong result for %d", i);
-        pool_value_free(&out);
-    }
-    double m = median(v, n);
-    free(v);
-    return m;
-}
-
 /* Case 4's map, as pool_bench.c times it: seconds, the result checked. */
 static double timed_square_map(pool_t *p, long n)
 {
@@ -368,7 +221,7 @@ int main(int argc, char **argv)
     if (pool_processes(p) != workers)
         die("pool_processes says %ld, wanted %ld", pool_processes(p), workers);
 
-    apply_batch(p, 200); /* warm up: ranks started, memory touched */
+    apply_batch(p, 200, 0); /* warm up: ranks started, memory touched */
     double *v = calloc((size_t)reps * 3, sizeof *v);
     if (!v)
         die("out of memory");
@@ -384,7 +237,7 @@ int main(int argc, char **argv)
         double w0 = cpu_workers(p, workers, r ? pids : NULL, r ? NULL : pids);
         int nb = threads_now(before);
         double c0 = cpu_self();
-        v[r] = apply_batch(p, tasks) / (double)tasks * 1e6;
+        v[r] = apply_batch(p, tasks, 0) / (double)tasks * 1e6;
         double c1 = cpu_self();
         threads_add(before, nb, sum, &nsum);
         double w1 = cpu_workers(p, workers, pids, NULL);

@@ -16,9 +16,10 @@ if ! command -v mpirun >/dev/null 2>&1 || [ ! -x "$mpi_bench" ]; then
 fi
 mkdir -p "$work/lib" || fail "cannot make $work"
 cc=${CC:-cc}
-flags="-std=c11 -D_GNU_SOURCE -O1 -pthread -I$src/common"
-# The pool without its MPI files, once: pool_bench links it in.
-for c in "$src"/common/*.c; do
+flags="-std=c11 -D_GNU_SOURCE -O1 -pthread -I$src/common -I$src/bench"
+# The pool without its MPI files, and the bench's shared cases, once:
+# pool_bench links them in.
+for c in "$src"/common/*.c "$src/bench/bench_common.c"; do
     case $c in */pool_mpi*) continue ;; esac
     $cc $flags -c "$c" -o "$work/lib/$(basename "$c" .c).o" || fail "cannot build $c"
 done

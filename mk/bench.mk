@@ -15,7 +15,8 @@ BENCH_TIMEOUT ?= 1200
 
 all: $(BENCH_BIN)
 
-$(BENCH_BIN): $(BUILD)/bench/pool_bench.o $(BUILD)/libcommon.a
+# Both benchmark programs time their shared cases with bench/bench_common.c.
+$(BENCH_BIN): $(BUILD)/bench/pool_bench.o $(BUILD)/bench/bench_common.o $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -lm -o $@
 
 # The MPI bench alone, by the MPI build's flags (the Makefile's MPI=1).
@@ -28,7 +29,8 @@ BUILD_MPI_BENCH = @if command -v $(MPICC) >/dev/null 2>&1; then \
 # With MPI=1 its pool runs on MPI ranks. Built plainly (make
 # build/bench/pool_bench_mpi), the same program runs the same cases on a
 # pipe pool, to compare the two (docs/performance.md).
-$(BUILD)/bench/pool_bench_mpi: $(BUILD)/bench/pool_bench_mpi.o $(BUILD)/libcommon.a
+$(BUILD)/bench/pool_bench_mpi: $(BUILD)/bench/pool_bench_mpi.o $(BUILD)/bench/bench_common.o \
+                               $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -lm -o $@
 
 bench: $(BENCH_BIN)
@@ -38,3 +40,6 @@ bench: $(BENCH_BIN)
 bench-quick: $(BENCH_BIN)
 	$(BUILD_MPI_BENCH)
 	timeout 300 $(BENCH_BIN) --quick --script bench/pool_bench.py --mpi-bench $(MPI_BENCH_BIN) $(BENCH_ARGS)
+
+# Every bench object follows the header both programs share.
+$(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.c)): bench/bench_common.h

@@ -50,7 +50,7 @@ $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/mpi/*.c)): $(wildcard tests/mpi/*.h
 $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/mpi/*.c)): CFLAGS += -Itests
 
 # The benchmark needs libm, as bench/pool_bench does.
-$(BUILD)/bench/%_mpi: $(BUILD)/bench/%_mpi.o $(BUILD)/libcommon.a
+$(BUILD)/bench/%_mpi: $(BUILD)/bench/%_mpi.o $(BUILD)/bench/bench_common.o $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) $^ -lm -o $@
 
 # The CTest file lists the MPI lessons (scripts/ctest_mpi.sh), so it is
