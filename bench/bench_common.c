@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 void die(const char *fmt, ...)
@@ -58,6 +59,15 @@ void *xmalloc(size_t n)
     if (!p)
         die("out of memory (%zu bytes)", n);
     return p;
+}
+
+double cpu_self(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        die("getrusage: %s", strerror(errno));
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 pool_value t_square(const pool_value *a, size_t n)
@@ -136,6 +146,22 @@ double apply_batch(pool_t *p, long n, double timeout)
         die("apply_async: the callbacks saw a sum of %lld, wanted %lld", c.sum, want);
     pthread_cond_destroy(&c.cv);
     pthread_mutex_destroy(&c.mu);
+    return t;
+}
+
+double timed_square_map(pool_t *p, long n, long chunksize)
+{
+    pool_opts opts = {.chunksize = chunksize};
+    pool_value out = pool_none();
+    double t0 = now();
+    ok(pool_map(p, t_square, pool_range((size_t)n), &opts, &out), "pool_map");
+    double t = now() - t0;
+    if (out.type != POOL_LIST || out.len != (uint32_t)n)
+        die("pool_map: wanted a list of %ld items", n);
+    for (long i = 0; i < n; i++)
+        if (out.as.items[i].type != POOL_INT || out.as.items[i].as.i != (long long)i * i)
+            die("pool_map: item %ld is wrong", i);
+    pool_value_free(&out);
     return t;
 }
 

@@ -17,6 +17,8 @@ double now(void);
 /* The median of n values; v is left as it was. */
 double median(const double *v, int n);
 void *xmalloc(size_t n);
+/* CPU seconds of this process, every thread. */
+double cpu_self(void);
 
 /* The task of cases 2 and 4: one int, squared. */
 pool_value t_square(const pool_value *a, size_t n);
@@ -25,6 +27,9 @@ pool_value t_square(const pool_value *a, size_t n);
  * callback ran, every result checked. A timeout above 0 ends the program
  * if the callbacks take longer. */
 double apply_batch(pool_t *p, long n, double timeout);
+/* Case 4: a blocking map of t_square over range(n): seconds, every item
+ * checked (chunksize 0: the pool's default). */
+double timed_square_map(pool_t *p, long n, long chunksize);
 /* Blocking applies, one at a time: microseconds per round trip. */
 double round_trips(pool_t *p, long n);
 /* Blocking applies, each after idle milliseconds of nothing: the median

@@ -436,23 +436,6 @@ static void end_pool(pool_t *p)
     pool_destroy(p);
 }
 
-/* A blocking map whose result is checked: item i must come back as i * i. */
-static double timed_square_map(pool_t *p, long n, long chunksize)
-{
-    pool_opts opts = {.chunksize = chunksize};
-    pool_value out = pool_none();
-    double t0 = now();
-    ok(pool_map(p, t_square, pool_range((size_t)n), &opts, &out), "pool_map");
-    double t = now() - t0;
-    if (out.type != POOL_LIST || out.len != (uint32_t)n)
-        die("pool_map: wanted a list of %ld items", n);
-    for (long i = 0; i < n; i++)
-        if (out.as.items[i].type != POOL_INT || out.as.items[i].as.i != (long long)i * i)
-            die("pool_map: item %ld is wrong", i);
-    pool_value_free(&out);
-    return t;
-}
-
 /* Case 1: create, close, join, destroy: milliseconds. */
 static double case_start_stop(const sizes *sz)
 {
@@ -471,16 +454,6 @@ static double case_start_stop(const sizes *sz)
 /* Case 2: apply_async with a callback (bench_common.c's apply_batch). */
 enum { IDLE_TRIPS = 20 };
 static long idle_ms = 20; /* --idle-ms; bench/pool_bench_mpi.c gets the same */
-
-/* CPU seconds of this process, every thread. */
-static double cpu_self(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        die("getrusage: %s", strerror(errno));
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 /* What case_apply measures besides case 2's figure, for the MPI note. */
 typedef struct apply_more {

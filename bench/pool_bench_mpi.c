@@ -25,17 +25,6 @@
 
 /* ---- Helpers ----------------------------------------------------------- */
 
-/* CPU seconds of this process, every thread (rank 0: main, the pool's
- * threads and mpi-link). */
-static double cpu_self(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        die("getrusage: %s", strerror(errno));
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
 /* One thread of this process and its CPU seconds so far. */
 typedef struct thread_cpu {
     long tid;
@@ -179,23 +168,6 @@ static double cpu_workers(pool_t *p, long workers, const long *pids, long *seen)
     return distinct == workers ? sum : NAN;
 }
 
-/* Case 4's map, as pool_bench.c times it: seconds, the result checked. */
-static double timed_square_map(pool_t *p, long n)
-{
-    pool_opts opts = {.chunksize = 0};
-    pool_value out = pool_none();
-    double t0 = now();
-    ok(pool_map(p, t_square, pool_range((size_t)n), &opts, &out), "pool_map");
-    double t = now() - t0;
-    if (out.type != POOL_LIST || out.len != (uint32_t)n)
-        die("pool_map: wanted a list of %ld items", n);
-    for (long i = 0; i < n; i++)
-        if (out.as.items[i].type != POOL_INT || out.as.items[i].as.i != (long long)i * i)
-            die("pool_map: item %ld is wrong", i);
-    pool_value_free(&out);
-    return t;
-}
-
 int main(int argc, char **argv)
 {
     long tasks = 20000, items = 1000000, reps = 5, workers = 2, rt_n = 0;
@@ -267,9 +239,9 @@ int main(int argc, char **argv)
     double rt_us = median(v, (int)reps);
     double idle_us = idle_round_trip(p, IDLE_TRIPS, (int)idle_ms);
 
-    timed_square_map(p, 1000);
+    timed_square_map(p, 1000, 0);
     for (long r = 0; r < reps; r++)
-        v[r] = (double)items / timed_square_map(p, items);
+        v[r] = (double)items / timed_square_map(p, items, 0);
     double map_ips = median(v, (int)reps);
     free(v);
 
