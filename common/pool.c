@@ -274,6 +274,16 @@ long pool_processes(const pool_t *pool)
     return pool ? pool->processes : POOL_EINVAL;
 }
 
+int pool_get_stats(pool_t *pool, pool_stats *stats)
+{
+    if (!pool || !stats)
+        return POOL_EINVAL;
+    pthread_mutex_lock(&pool->lock);
+    *stats = pool->stats;
+    pthread_mutex_unlock(&pool->lock);
+    return POOL_OK;
+}
+
 /* ---- Submitting -------------------------------------------------------- */
 
 /* Numbers a traced job and records its submission; pool->lock is held. */

@@ -124,7 +124,18 @@ typedef struct pool_config {
     long maxtasksperchild;     /* replace a worker after this many chunks; 0: never */
     const char *trace;         /* a trace file to write; NULL: $POOL_TRACE, if set */
     bool threads;              /* workers are threads of this process, as in ThreadPool */
+    size_t shm_min;            /* bytes at which a str or bytes value crosses in shared
+                                  memory; 0: POOL_SHM_MIN; POOL_SHM_NEVER: never */
 } pool_config;
+
+/* A str or bytes value of at least config->shm_min bytes crosses in shared
+ * memory rather than through the pipe: the sender writes it once into a
+ * sealed memfd and passes the descriptor on a socket beside the pipe, so
+ * the pipe carries only its length, and the receiver maps it as its own
+ * private copy, which pool_value_free() unmaps; should that fail (no memfd,
+ * too many descriptors), the value crosses through the pipe. */
+#define POOL_SHM_MIN ((size_t)1 << 20)
+#define POOL_SHM_NEVER SIZE_MAX
 
 /* Creates a pool; config may be NULL for the defaults, as Pool() does.
  * Workers are forked from a single-threaded fork server made here, so they
@@ -146,7 +157,7 @@ typedef struct pool_config {
 int pool_create(pool_t **pool, const pool_config *config);
 /* With config->threads, the workers are threads of the calling process,
  * named PoolWorker-N, as in Python's ThreadPool, and every other rule holds
- * but these three. Values still cross by copy, through pipes, so a lesson
+ * but these three. Values still cross by copy, through pipes or a memfd, so a lesson
  * runs unchanged and a task never shares its arguments with the caller. A
  * task that crashes, or calls exit(), ends the whole program, since it runs
  * in the program's own process. There is no fork server and no per-worker
@@ -168,10 +179,26 @@ int pool_create(pool_t **pool, const pool_config *config);
  * order and a task's lines come before its callback's. A task
  * that crashes or exits ends the whole job, as MPI does, and
  * pool_terminate() waits for the tasks running then, as with threads;
- * tasks not yet started never start. docs/mpi.md shows each. */
+ * tasks not yet started never start. Every value crosses by copy, since a
+ * descriptor cannot reach another host. docs/mpi.md shows each. */
 
 /* How many workers the pool keeps running. */
 long pool_processes(const pool_t *pool);
+
+/* What moving tasks and results has cost so far, counted by the pool
+ * itself: the system calls its threads and its workers made for it (a
+ * worker's counts arrive with its results), of which write() calls; the
+ * bytes written to the task and result pipes; and the values, and their
+ * bytes, that crossed in shared memory. */
+typedef struct pool_stats {
+    unsigned long long syscalls;
+    unsigned long long writes;
+    unsigned long long pipe_bytes;
+    unsigned long long shm_values;
+    unsigned long long shm_bytes;
+} pool_stats;
+/* Fills *stats; POOL_EINVAL for a NULL argument. */
+int pool_get_stats(pool_t *pool, pool_stats *stats);
 
 /* Options for one submission; a NULL pointer means all zero. */
 typedef struct pool_opts {

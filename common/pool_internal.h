@@ -132,6 +132,7 @@ struct pool {
     unsigned long long ready_count; /* handles made ready, for ready_seq */
     int reply_wr, death_wr;    /* threads, ranks: write ends of server_fd's and death_fd's pipes */
     bool ranks;                /* the MPI build: workers are ranks (pool_mpi.c) */
+    pool_stats stats;          /* pool_get_stats(): what the traffic cost so far */
 };
 
 /* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */

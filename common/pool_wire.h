@@ -37,7 +37,13 @@ typedef struct frame_head {
     uint32_t count;    /* values in the body */
     uint64_t len;      /* body bytes */
     uint64_t seq;      /* chunk number, echoed in the reply */
-    uint64_t fn;       /* the task's address: a worker is a fork of us */
+    union {
+        uint64_t fn;   /* a task message: its task's name (task_name()) */
+        struct {       /* a reply: the worker's system calls since its last
+                          reply, and how many of them were write() calls */
+            uint32_t calls, writes;
+        } sys;
+    };
     uint32_t mode;     /* enum mode: how values become arguments */
     uint32_t unused;
 } frame_head;
@@ -116,6 +122,44 @@ worker_io worker_pipes(int task_fd, int result_fd, _Atomic bool *stop);
  * and returns the exit status (0, or BAD_MESSAGE_STATUS). me is what a
  * traced task writes in now->pid. */
 int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io);
+
+/* ---- Values in shared memory (pool_shm.c) ---------------------------- */
+
+/* Wire tags beyond pool_type's: a str or bytes value whose len bytes, and
+ * a NUL after them, wait in a sealed memfd on the side socket. The tag is
+ * followed by the 4-byte length, as an inline value's is, and no bytes. */
+enum { WIRE_SHM_STR = 16, WIRE_SHM_BYTES = 17 };
+
+/* One end of a worker's side socket, as the encoder and decoder use it. */
+typedef struct wire_shm {
+    int sock;          /* -1: every value crosses through the pipe */
+    size_t min;        /* bytes at which a str or bytes value goes by memfd */
+    pool_stats *count; /* system calls, and values received, are added here */
+} wire_shm;
+
+/* pool_encode() and pool_decode() with a side socket. Encoding sends a big
+ * value's memfd on the socket at once, so it is there before the message
+ * that names it; a value whose memfd cannot be made or sent is encoded
+ * inline. Decoding takes the next descriptor for each shared-memory tag; a
+ * tag with none waiting, or whose descriptor is not a memfd sealed at
+ * exactly len + 1 bytes ending in a NUL, is malformed. With shm NULL, or
+ * its sock -1, they are pool_encode() and pool_decode(). */
+void wire_encode(pool_buf *buf, const pool_value *value, const wire_shm *shm);
+size_t wire_decode(const unsigned char *data, size_t len, pool_value *value,
+                   const wire_shm *shm);
+
+/* pool_shm.c's parts. shm_send writes len bytes and a NUL into a new memfd,
+ * seals it and sends it: 0, or -1 with nothing sent and nothing left open.
+ * shm_receive takes the next descriptor and maps it as a private copy: its
+ * bytes, or NULL with the descriptor closed either way. shm_release unmaps
+ * what shm_receive mapped and returns true; any other pointer, false. */
+int shm_send(const wire_shm *shm, const void *data, size_t len);
+char *shm_receive(const wire_shm *shm, size_t len);
+bool shm_release(void *p);
+/* A side socket pair, both ends above stdio and close-on-exec, and
+ * nonblocking: a full socket means the value goes through the pipe, and a
+ * missing descriptor is malformed rather than a wait. -1 with errno set. */
+int shm_socketpair(int sv[2]);
 
 /* ---- Naming a task (pool_names.c) ------------------------------------- */
 
