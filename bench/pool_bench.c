@@ -1689,6 +1689,8 @@ static const char *pct(char *buf, const double *spread)
 {
     if (!spread || isnan(*spread))
         return "";
+    if (*spread >= 9.995) /* keeps the column: beyond this only "very noisy" matters */
+        return ">999%";
     snprintf(buf, 24, "%.0f%%", *spread * 100);
     return buf;
 }

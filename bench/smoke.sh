@@ -149,8 +149,9 @@ printf '%s\n' "$out" | awk '
 # may be either: the percentage is rounded).
 printf '%s\n' "$out" | awk '
     /^#  case .* spread/ { on = 1; next } /^$/ { on = 0 }
-    on && match($0, / [0-9]+%/) {
-        p = substr($0, RSTART + 1, RLENGTH - 2) + 0; noisy = $0 ~ / noisy$/
+    on && match($0, / >?[0-9]+%/) {
+        p = substr($0, RSTART + 1, RLENGTH - 2); noisy = $0 ~ / noisy$/
+        p = p ~ /^>/ ? 1000 : p + 0
         if ((p > 30 && !noisy) || (p < 30 && noisy)) { print "row: " $0; bad = 1 }
     }
     END { exit bad }' || fail "a row's noisy mark does not follow its spread"
