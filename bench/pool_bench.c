@@ -2115,6 +2115,16 @@ static void print_floor(const options *o, const results *r, tally *n)
  * timing): the medians over the runs. */
 #define COST_FMT "%-3s%-37s%-8s%10s%10s%10s%10s"
 
+/* A cost: as num(), but a small one per item keeps its digits (4.1e-04). */
+static const char *cost_num(char *buf, double v)
+{
+    if (v != 0 && fabs(v) < 0.01) {
+        snprintf(buf, 24, "%.1e", v);
+        return buf;
+    }
+    return num(buf, v);
+}
+
 static void print_cost_block(const options *o, const results *r)
 {
     const cost *k = r->c.cost;
@@ -2144,7 +2154,7 @@ static void print_cost_block(const options *o, const results *r)
         const cost *c = &k[rows[i].k];
         char b1[24], b2[24], b3[24], b4[24];
         printf(COST_FMT "\n", rows[i].id, rows[i].name, rows[i].per, num(b1, c->parent_flt),
-               num(b2, c->worker_flt), num(b3, c->calls), num(b4, c->writes));
+               num(b2, c->worker_flt), cost_num(b3, c->calls), cost_num(b4, c->writes));
     }
 }
 
