@@ -2285,7 +2285,7 @@ static int judge(const options *o, const results *r)
     double c[P_N], py[P_N];
     case_figures(&r->c, c);
     case_figures(&r->py, py);
-    char what[32];
+    char what[64];
     for (int k = P_START; k < P_N; k++) {
         snprintf(what, sizeof what, "C case %d", k);
         if (o->part[k])
