@@ -385,10 +385,6 @@ void read_worker(pool_t *pool, worker *w)
             }
             bool ok = whole && (h.mode == NOTE ? take_note(pool, w, &h, w->in.data + used + sizeof h)
                                                : store_results(pool, w, &h, w->in.data + used + sizeof h));
-            if (ok && h.mode != NOTE) { /* what the worker's side of it cost */
-                pool->stats.syscalls += h.sys.calls;
-                pool->stats.writes += h.sys.writes;
-            }
             if (!ok) {
                 kill_worker(pool, w, "sent a malformed result");
                 return;
