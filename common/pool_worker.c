@@ -56,11 +56,14 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
     out->len += sizeof reply;
 
     size_t used = 0;
+    buf_reserve(out, 9 * (size_t)h->count); /* sized once for numbers, the common case */
     for (uint32_t i = 0; i < h->count; i++) {
         pool_value arg, result;
         if ((io->stop && atomic_load(io->stop)) || (io->stopped && io->stopped(io)))
             return 1; /* a killed thread or rank: the rest of the chunk never starts */
-        size_t k = wire_decode(body + used, h->len - used, &arg, &io->shm);
+        size_t k = wire_take_number(body + used, h->len - used, &arg);
+        if (k == 0)
+            k = wire_decode(body + used, h->len - used, &arg, &io->shm);
         if (k == 0)
             return -1;
         used += k;
@@ -89,7 +92,10 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             atomic_store(&now->running, 0);
             note(notes, h->seq, i, start, &result);
         }
-        wire_encode(out, &result, &io->shm);
+        if (wire_is_number(&result) && out->cap - out->len >= 9)
+            wire_put_number(out, &result);
+        else
+            wire_encode(out, &result, &io->shm);
         if (result.type >= POOL_STR) /* numbers own no memory */
             pool_value_free(&result);
         if (arg.type >= POOL_STR)
