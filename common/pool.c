@@ -22,6 +22,8 @@
  */
 #include "pool_internal.h"
 
+#include <stdatomic.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,6 +81,8 @@ static void pool_free(pool_t *pool)
         close(pool->reply_wr);
     if (pool->death_wr >= 0)
         close(pool->death_wr);
+    if (pool->spare >= 0)
+        close(pool->spare);
     pthread_mutex_destroy(&pool->lock);
     pthread_mutex_destroy(&pool->join_lock);
     pthread_cond_destroy(&pool->result_handler_cv);
@@ -87,6 +91,8 @@ static void pool_free(pool_t *pool)
         trace_close(pool->trace);
     if (pool->now)
         munmap(pool->now, (size_t)pool->processes * sizeof *pool->now);
+    if (pool->counts)
+        munmap(pool->counts, (size_t)pool->processes * sizeof *pool->counts);
     free(pool->workers);
     free(pool->pfds);
     free(pool);
@@ -170,7 +176,7 @@ int pool_create(pool_t **out, const pool_config *config)
     /* Every descriptor goes above stdio, even when the program closed it. */
     int sv[2] = {-1, -1}, dp[2] = {-1, -1};
     pool->server_fd = pool->death_fd = -1;
-    pool->reply_wr = pool->death_wr = -1;
+    pool->reply_wr = pool->death_wr = pool->spare = -1;
     errno = 0;
     pool->wake_fd = fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     /* With threads, the pipe sv stands for the fork server's socket: the
@@ -195,7 +201,16 @@ int pool_create(pool_t **out, const pool_config *config)
     }
     fcntl(pool->death_fd, F_SETFL, O_NONBLOCK);
 
-    if (pool->trace) { /* made before the fork server, so every worker shares it */
+    /* Made before the fork server, so every worker shares them. */
+    pool->counts = mmap(NULL, (size_t)pool->processes * sizeof *pool->counts,
+                        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pool->counts == MAP_FAILED) {
+        pool->counts = NULL;
+        close(sv[1]);
+        close(dp[1]);
+        return create_failed(pool);
+    }
+    if (pool->trace) {
         pool->now = mmap(NULL, (size_t)pool->processes * sizeof *pool->now,
                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (pool->now == MAP_FAILED) {
@@ -221,11 +236,12 @@ int pool_create(pool_t **out, const pool_config *config)
          * workers never see the parent's state. */
         pool_config config = pool->config;
         task_now *now = pool->now;
+        worker_counts *counts = pool->counts;
         long n_now = pool->processes;
         free(pool->workers);
         free(pool->pfds);
         free(pool);
-        forkserver_main(&config, now, n_now, sv[1], dp[1], parent);
+        forkserver_main(&config, now, counts, n_now, sv[1], dp[1], parent);
     }
     int saved = errno;
     if (!piped)
@@ -235,6 +251,8 @@ int pool_create(pool_t **out, const pool_config *config)
     errno = saved;
     if (pool->server_pid < 0)
         return create_failed(pool);
+    /* After the fork: the fork server and the workers keep their own. */
+    pool->spare = shm_spare_open();
     if (pool->trace) {
         char name[32] = "fork server";
         if (pool->trace_no > 1)
@@ -285,6 +303,12 @@ int pool_get_stats(pool_t *pool, pool_stats *stats)
     pthread_mutex_lock(&pool->lock);
     *stats = pool->stats;
     pthread_mutex_unlock(&pool->lock);
+    for (long i = 0; i < pool->processes; i++) {
+        stats->worker_syscalls += atomic_load(&pool->counts[i].calls);
+        stats->worker_writes += atomic_load(&pool->counts[i].writes);
+    }
+    stats->syscalls += stats->worker_syscalls;
+    stats->writes += stats->worker_writes;
     return POOL_OK;
 }
 
