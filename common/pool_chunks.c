@@ -285,6 +285,8 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     }
 
     for (size_t i = 0; i < c->count; i++) {
+        if (slots[i].type != POOL_ERROR && job->status == POOL_OK)
+            continue; /* the common case: nothing to name */
         char task[32] = "the task";
         if (job->mode != APPLY)
             snprintf(task, sizeof task, "task %zu", job->index_base + c->first + i);
@@ -408,7 +410,7 @@ void write_worker(pool_t *pool, worker *w)
         w->written += (size_t)n;
     }
     w->out.len = w->out_off = 0;
-    if (w->out.cap > OUT_LIMIT) { /* a big message's copy is not kept */
+    if (w->out.cap > BUF_KEEP) { /* a big message's copy is not kept */
         free(w->out.data);
         w->out = (pool_buf){0};
     }
