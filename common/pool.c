@@ -321,7 +321,7 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
     if (ok && mode == APPLY)
         ok = !nests_deeper(&input, POOL_MAX_DEPTH);
     for (uint32_t i = 0; ok && mode != APPLY && i < input.len; i++)
-        ok = !nests_deeper(&input.as.items[i], POOL_MAX_DEPTH);
+        ok = input.as.items[i].type != POOL_LIST || !nests_deeper(&input.as.items[i], POOL_MAX_DEPTH);
     if (!ok) {
         pool_value_free(&input);
         return POOL_EINVAL;

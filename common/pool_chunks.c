@@ -254,8 +254,13 @@ static void drop_items(chunk *c)
     if (job->mode == APPLY)
         pool_value_free(&job->input);
     else
-        for (size_t i = 0; i < c->count; i++)
-            pool_value_free(&job->input.as.items[c->first + i]);
+        for (size_t i = 0; i < c->count; i++) {
+            pool_value *item = &job->input.as.items[c->first + i];
+            if (item->type >= POOL_STR) /* numbers own no memory */
+                pool_value_free(item);
+            else
+                *item = pool_none();
+        }
 }
 
 /* Takes one result message: checks it, stores the values, and returns

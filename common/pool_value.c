@@ -376,6 +376,12 @@ static bool by_memfd(const pool_value *value, const wire_shm *shm)
 
 void wire_encode(pool_buf *buf, const pool_value *value, const wire_shm *shm)
 {
+    if (value->type == POOL_INT || value->type == POOL_FLOAT) { /* the common case first */
+        unsigned char *at = buf_room(buf, 9);
+        at[0] = (unsigned char)value->type;
+        memcpy(at + 1, &value->as.i, 8); /* the bytes of as.i are those of as.f */
+        return;
+    }
     if (by_memfd(value, shm) && shm_send(shm, value->as.s, value->len) == 0) {
         unsigned char *at = buf_room(buf, 5);
         at[0] = value->type == POOL_STR ? WIRE_SHM_STR : WIRE_SHM_BYTES;
