@@ -6,9 +6,9 @@
  * value by copy through its pipes (shm_min = POOL_SHM_NEVER), the second
  * is a default one, which sends a value this big in a sealed memfd. For
  * each, main prints how long the result took, and what the pool counted
- * (pool_get_stats): its system calls and write() calls, the bytes through
- * its pipes, and the values in shared memory. Then main compares the two
- * results byte for byte.
+ * (pool_get_stats): its system calls and write() calls, and the worker's
+ * share of each, the bytes through its pipes, and the values in shared
+ * memory. Then main compares the two results byte for byte.
  * Run it with `make run-19`. Compare with lesson 01: one task, one result.
  */
 #include <stdlib.h>
@@ -72,11 +72,12 @@ static pool_value one_way(const char *way, size_t shm_min, size_t n)
     LESSON_TRY(pool_get_stats(pool, &after));
 
     lesson_say("%s: %u bytes back in %.3f s", way, value.len, took);
-    lesson_say("%s: syscalls %llu, writes %llu, pipe_bytes %llu, shm_values %llu, "
-               "shm_bytes %llu",
-               way, after.syscalls - before.syscalls, after.writes - before.writes,
-               after.pipe_bytes - before.pipe_bytes, after.shm_values - before.shm_values,
-               after.shm_bytes - before.shm_bytes);
+    lesson_say("%s: syscalls %llu (worker %llu), writes %llu (worker %llu), pipe_bytes %llu, "
+               "shm_values %llu, shm_bytes %llu",
+               way, after.syscalls - before.syscalls,
+               after.worker_syscalls - before.worker_syscalls, after.writes - before.writes,
+               after.worker_writes - before.worker_writes, after.pipe_bytes - before.pipe_bytes,
+               after.shm_values - before.shm_values, after.shm_bytes - before.shm_bytes);
 
     LESSON_TRY(pool_close(pool));
     LESSON_TRY(pool_join(pool));
