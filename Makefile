@@ -9,7 +9,10 @@ OPT      ?= -O2
 MPI      ?=
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic $(WERROR) \
             $(OPT) -g -pthread $(SANFLAGS) -Icommon $(if $(MPI),-DPOOL_MPI)
-LDFLAGS  := -pthread $(SANFLAGS)
+# -z now binds every symbol at start-up, once, in the program: the fork
+# server and each worker, copies of it, then never write the copied
+# symbol table, and a pool starts with a few dozen page faults fewer.
+LDFLAGS  := -pthread $(SANFLAGS) -Wl,-z,now
 CTEST    ?= ctest
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
