@@ -117,6 +117,8 @@ static int create_failed(pool_t *pool)
         if (w->pid > 0) {
             close(w->task_fd);
             close(w->result_fd);
+            if (w->shm_fd >= 0)
+                close(w->shm_fd);
         }
     }
     pool_free(pool);
@@ -148,6 +150,8 @@ int pool_create(pool_t **out, const pool_config *config)
 #endif
     bool piped = cfg.threads || pool->ranks; /* no fork server: answers come on pipes */
     pool->workers = xcalloc((size_t)pool->processes, sizeof *pool->workers);
+    for (long i = 0; i < pool->processes; i++) /* no descriptor is 0 */
+        pool->workers[i] = (worker){.task_fd = -1, .result_fd = -1, .shm_fd = -1};
     pool->pfds = xcalloc((size_t)(3 + 2 * pool->processes), sizeof *pool->pfds);
     /* The workers learn that they are traced from config.trace. */
     const char *trace = cfg.trace ? cfg.trace : getenv("POOL_TRACE");

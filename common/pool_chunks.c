@@ -81,9 +81,17 @@ static chunk *next_chunk(pool_t *pool)
     return c;
 }
 
-static void send_chunk(worker *w, chunk *c)
+/* The worker's side socket, as the encoder and decoder use it. */
+static wire_shm side_socket(pool_t *pool, worker *w)
+{
+    return (wire_shm){.sock = w->shm_fd, .min = shm_min_of(&pool->config),
+                      .count = &pool->stats};
+}
+
+static void send_chunk(pool_t *pool, worker *w, chunk *c)
 {
     struct pool_result *job = c->job;
+    wire_shm shm = side_socket(pool, w);
     frame_head h = {.magic = FRAME_MAGIC, .count = (uint32_t)c->count,
                     .seq = w->next_seq++, .fn = task_name(job->fn),
                     .mode = job->mode};
@@ -95,10 +103,10 @@ static void send_chunk(worker *w, chunk *c)
     buf_reserve(&w->out, sizeof h);
     w->out.len += sizeof h;
     if (job->mode == APPLY)
-        pool_encode(&w->out, &job->input);
+        wire_encode(&w->out, &job->input, &shm);
     else
         for (size_t i = 0; i < c->count; i++)
-            pool_encode(&w->out, &job->input.as.items[c->first + i]);
+            wire_encode(&w->out, &job->input.as.items[c->first + i], &shm);
     h.len = w->out.len - at - sizeof h;
     memcpy(w->out.data + at, &h, sizeof h);
 
@@ -136,7 +144,7 @@ void dispatch(pool_t *pool)
             job_check(pool, job);
             continue;
         }
-        send_chunk(w, c);
+        send_chunk(pool, w, c);
         trace_send(pool, w, c);
     }
 }
@@ -226,9 +234,11 @@ void worker_lost(pool_t *pool, worker *w, int status)
         close(w->task_fd);
     if (w->result_fd >= 0) /* a killed thread worker's are closed already */
         close(w->result_fd);
+    if (w->shm_fd >= 0) /* memfds still queued on it are freed with it */
+        close(w->shm_fd);
     free(w->out.data);
     free(w->in.data);
-    *w = (worker){.task_fd = -1, .result_fd = -1, .replaces = was,
+    *w = (worker){.task_fd = -1, .result_fd = -1, .shm_fd = -1, .replaces = was,
                   .replaces_number = was_number};
 }
 
@@ -260,9 +270,10 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     /* Decode straight into the chunk's slots of the output, which are NONE
      * until now; a bad message puts them back, so it changes nothing. */
     pool_value *slots = job->mode == APPLY ? &job->output : job->output.as.items + c->first;
+    wire_shm shm = side_socket(pool, w);
     size_t used = 0, n = 0;
     for (; n < c->count; n++) {
-        size_t k = pool_decode(body + used, h->len - used, &slots[n]);
+        size_t k = wire_decode(body + used, h->len - used, &slots[n], &shm);
         if (k == 0)
             break;
         used += k;
@@ -339,6 +350,9 @@ void read_worker(pool_t *pool, worker *w)
     while (!w->ignored) {
         buf_reserve(&w->in, 65536);
         ssize_t n = read(w->result_fd, w->in.data + w->in.len, w->in.cap - w->in.len);
+        pool->stats.syscalls++;
+        if (n > 0)
+            pool->stats.pipe_bytes += (size_t)n;
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
@@ -364,6 +378,10 @@ void read_worker(pool_t *pool, worker *w)
             }
             bool ok = whole && (h.mode == NOTE ? take_note(pool, w, &h, w->in.data + used + sizeof h)
                                                : store_results(pool, w, &h, w->in.data + used + sizeof h));
+            if (ok && h.mode != NOTE) { /* what the worker's side of it cost */
+                pool->stats.syscalls += h.sys.calls;
+                pool->stats.writes += h.sys.writes;
+            }
             if (!ok) {
                 kill_worker(pool, w, "sent a malformed result");
                 return;
@@ -374,10 +392,14 @@ void read_worker(pool_t *pool, worker *w)
     }
 }
 
-void write_worker(worker *w)
+void write_worker(pool_t *pool, worker *w)
 {
     while (w->out_off < w->out.len) {
         ssize_t n = write(w->task_fd, w->out.data + w->out_off, w->out.len - w->out_off);
+        pool->stats.syscalls++;
+        pool->stats.writes++;
+        if (n > 0)
+            pool->stats.pipe_bytes += (size_t)n;
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -36,21 +36,21 @@ static bool forget_child(children *ch, pid_t pid)
 }
 
 static void send_spawned(int sock, const request *req, pid_t pid, int err, int task_fd,
-                         int result_fd)
+                         int result_fd, int shm_fd)
 {
     reply rep = {.magic = SERVER_MAGIC, .number = req->number, .slot = req->slot,
                  .pid = pid > 0 ? pid : 0, .err = err};
-    char space[CMSG_SPACE(2 * sizeof(int))] = {0};
+    char space[CMSG_SPACE(3 * sizeof(int))] = {0};
     struct iovec iov = {&rep, sizeof rep};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (pid > 0) { /* pass our ends: the task writer and the result reader */
+    if (pid > 0) { /* pass our ends: the task writer, the result reader, the side socket */
         msg.msg_control = space;
         msg.msg_controllen = sizeof space;
         struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-        int pass[2] = {task_fd, result_fd};
+        cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
+        int pass[3] = {task_fd, result_fd, shm_fd};
         memcpy(CMSG_DATA(cm), pass, sizeof pass);
     }
     /* If the parent is gone, the next recv says so. */
@@ -62,9 +62,10 @@ static void send_spawned(int sock, const request *req, pid_t pid, int err, int t
  * close-on-exec, so a program that a task runs does not hold them open
  * after the worker is gone. */
 static pid_t fork_worker(const pool_config *config, int number, task_now *now, const int keep[4],
-                         children *ch, int fds[4], int *err)
+                         children *ch, int fds[6], int *err)
 {
-    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0) {
+    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0 ||
+        shm_socketpair(fds + 4) != 0) {
         *err = errno;
         return 0;
     }
@@ -81,10 +82,11 @@ static pid_t fork_worker(const pool_config *config, int number, task_now *now, c
                 close(keep[i]);
         close(fds[1]);
         close(fds[2]);
+        close(fds[4]);
         free(ch->pids); /* the worker keeps nothing of the server's */
         if (getppid() != server) /* the server died before the prctl */
             _exit(1);            /* (after the free: Valgrind saw it lost) */
-        worker_main(config, number, now, fds[0], fds[3]);
+        worker_main(config, number, now, fds[0], fds[3], fds[5]);
     }
     if (pid < 0) {
         *err = errno;
@@ -194,11 +196,11 @@ void forkserver_main(const pool_config *config, task_now *slots, long n_slots, i
             ch.pids[ch.n++] = req.pid;
         }
         if (req.op == SPAWN && req.number > 0) {
-            int fds[4] = {-1, -1, -1, -1}, err = 0;
+            int fds[6] = {-1, -1, -1, -1, -1, -1}, err = 0;
             task_now *now = slots && req.slot >= 0 && req.slot < n_slots ? &slots[req.slot] : NULL;
             pid_t pid = fork_worker(config, req.number, now, keep, &ch, fds, &err);
-            send_spawned(sock, &req, pid, err, fds[1], fds[2]);
-            for (int i = 0; i < 4; i++)
+            send_spawned(sock, &req, pid, err, fds[1], fds[2], fds[4]);
+            for (int i = 0; i < 6; i++)
                 if (fds[i] >= 0)
                     close(fds[i]);
         }
@@ -226,14 +228,14 @@ int forkserver_ask(int sock, const request *req, int flags)
     return -1;
 }
 
-int forkserver_receive(int sock, int flags, reply *rep, int fds[2])
+int forkserver_receive(int sock, int flags, reply *rep, int fds[3])
 {
-    char space[CMSG_SPACE(2 * sizeof(int))];
+    char space[CMSG_SPACE(3 * sizeof(int))];
     struct iovec iov = {rep, sizeof *rep};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
                          .msg_control = space, .msg_controllen = sizeof space};
     *rep = (reply){0};
-    fds[0] = fds[1] = -1;
+    fds[0] = fds[1] = fds[2] = -1;
     ssize_t n = recvmsg_retry(sock, &msg, MSG_CMSG_CLOEXEC | flags);
     if (n < 0 && errno == EAGAIN && flags & MSG_DONTWAIT)
         return 0;
@@ -251,20 +253,23 @@ int forkserver_receive(int sock, int flags, reply *rep, int fds[2])
     if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
         cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
         got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        memcpy(fds, CMSG_DATA(cm), (size_t)(got < 2 ? got : 2) * sizeof(int));
+        memcpy(fds, CMSG_DATA(cm), (size_t)(got < 3 ? got : 3) * sizeof(int));
     }
-    bool whole = rep->pid > 0 && got == 2 && !(msg.msg_flags & MSG_CTRUNC);
+    /* Without the side socket a worker still works: its values cross by
+     * pipe, and its memfds find nobody at the other end. */
+    bool whole = rep->pid > 0 && got >= 2;
     if (whole) {
         fds[0] = fd_above_stdio(fds[0]);
         fds[1] = fd_above_stdio(fds[1]);
+        fds[2] = fd_above_stdio(fds[2]);
         if (fds[0] >= 0 && fds[1] >= 0)
             return 1;
     }
     int err = rep->pid <= 0 ? rep->err : whole ? errno : EMFILE;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    fds[0] = fds[1] = -1;
+    fds[0] = fds[1] = fds[2] = -1;
     errno = err ? err : EPIPE;
     return -1;
 }

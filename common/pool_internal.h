@@ -82,6 +82,7 @@ typedef struct worker {
     pid_t pid;                /* 0: this slot needs a new worker */
     int number;               /* N of PoolWorker-N */
     int task_fd, result_fd;   /* our ends of its pipes */
+    int shm_fd;               /* our end of its side socket for big values; -1: none */
     pool_buf out;             /* messages not yet written */
     size_t out_off;           /* bytes of out already written */
     pool_buf in;              /* bytes read, not yet a whole message */
@@ -176,13 +177,13 @@ void kill_worker(pool_t *pool, worker *w, const char *why);
 /* pool_threads.c: workers that are threads (config.threads); the task
  * handler alone, or pool_create() before it starts. A thread answers on
  * the pipe server_fd reads, as the fork server would, and sends its death
- * notice to death_fd. start makes slot i's pipes and thread; receive reads
+ * notice to death_fd. start makes slot i's pipes, side socket and thread; receive reads
  * one answer as forkserver_receive() does, with the slot's ends in fds;
  * kill sets its stop flag and closes our ends (set to -1); join waits for
  * a thread whose death notice came; end kills and joins every thread left. */
 struct thread_worker;
 int thread_worker_start(pool_t *pool, long i, int number);
-int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[2]);
+int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[3]);
 void thread_worker_kill(worker *w);
 void thread_worker_join(struct thread_worker *t);
 void thread_workers_end(pool_t *pool);
@@ -208,7 +209,7 @@ void rank_workers_end(pool_t *pool);
  * only, with pool->lock held; none of them blocks. */
 void dispatch(pool_t *pool);
 void read_worker(pool_t *pool, worker *w);
-void write_worker(worker *w);
+void write_worker(pool_t *pool, worker *w);
 /* Forgets a dead and reaped worker: the chunk it was running fails, and
  * the ones it never started go back to be sent again. */
 void worker_lost(pool_t *pool, worker *w, int status);

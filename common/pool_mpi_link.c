@@ -389,7 +389,7 @@ int rank_worker_start(pool_t *pool, long i, int number)
     link_wake();
     pthread_mutex_unlock(&lnk.lock);
     worker *w = &pool->workers[i];
-    *w = (worker){.number = number, .spawning = true, .task_fd = task[1],
+    *w = (worker){.number = number, .spawning = true, .task_fd = task[1], .shm_fd = -1,
                   .result_fd = result[0], .replaces = w->replaces,
                   .replaces_number = w->replaces_number};
     return 0;

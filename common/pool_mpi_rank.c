@@ -280,8 +280,8 @@ static void run_worker(const msg *m)
         config.initializer(config.initarg);
 
     task_now now = {0}; /* traced: the tasks' notes go with the results */
-    worker_io io = {.task_fd = -1, .result_fd = -1, .read = rank_read, .write = rank_write,
-                    .stopped = rank_stopped};
+    worker_io io = {.task_fd = -1, .result_fd = -1, .shm = {.sock = -1}, /* by copy */
+                    .read = rank_read, .write = rank_write, .stopped = rank_stopped};
     int status = worker_loop(&config, getpid(), s.traced ? &now : NULL, &io);
     send_output();
     int wait_status = W_EXITCODE(status, 0);

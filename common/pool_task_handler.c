@@ -19,6 +19,8 @@ void task_handler_wake(pool_t *pool)
         pool->wake_pending = true;
         uint64_t one = 1;
         ssize_t n = write(pool->wake_fd, &one, sizeof one);
+        pool->stats.syscalls++;
+        pool->stats.writes++;
         (void)n; /* an eventfd only fails when full, and full wakes it too */
     }
 }
@@ -39,6 +41,7 @@ int ask_worker(pool_t *pool, long i, int flags)
         return -1;
     worker *w = &pool->workers[i];
     *w = (worker){.number = req.number, .spawning = true, .task_fd = -1, .result_fd = -1,
+                  .shm_fd = -1,
                   .replaces = w->replaces, .replaces_number = w->replaces_number};
     return 0;
 }
@@ -91,7 +94,7 @@ void kill_worker(pool_t *pool, worker *w, const char *why)
 int receive_worker(pool_t *pool, int flags)
 {
     reply rep;
-    int fds[2];
+    int fds[3];
     bool piped = pool->config.threads || pool->ranks; /* answers come on a pipe */
     int rc = piped ? thread_worker_receive(pool, flags, &rep, fds)
                    : forkserver_receive(pool->server_fd, flags, &rep, fds);
@@ -105,7 +108,7 @@ int receive_worker(pool_t *pool, int flags)
     bool asked = w && w->spawning && w->number == rep.number;
     if (rc == 1 && asked) {
         *w = (worker){.pid = rep.pid, .number = rep.number, .task_fd = fds[0],
-                      .result_fd = fds[1], .replaces = w->replaces, .thread = w->thread,
+                      .result_fd = fds[1], .shm_fd = fds[2], .replaces = w->replaces, .thread = w->thread,
                       .replaces_number = w->replaces_number};
         fcntl(w->task_fd, F_SETFL, O_NONBLOCK);
         fcntl(w->result_fd, F_SETFL, O_NONBLOCK);
@@ -118,6 +121,8 @@ int receive_worker(pool_t *pool, int flags)
     if (rc == 1 && !piped) {
         close(fds[0]);
         close(fds[1]);
+        if (fds[2] >= 0)
+            close(fds[2]);
     }
     /* A half-made worker needs no KILL: nobody holds the other end of its
      * task pipe, so it exits at end of file, and the server reaps it. */
@@ -339,7 +344,8 @@ void *task_handler_main(void *arg)
         pthread_mutex_unlock(&pool->lock);
         write_late_report(pool);
         trace_flush_if_full(pool->trace);
-        if (poll(p, (nfds_t)(3 + 2 * pool->processes), timeout) < 0) {
+        int polled = poll(p, (nfds_t)(3 + 2 * pool->processes), timeout);
+        if (polled < 0) {
             /* EINTR: nothing to take; loop again. Any other error comes back
              * at once, every time: EINVAL when the program lowered
              * RLIMIT_NOFILE below our count of entries. Then, after a short
@@ -352,17 +358,19 @@ void *task_handler_main(void *arg)
                 p[i].revents = look && p[i].fd >= 0 ? p[i].events : 0;
         }
         pthread_mutex_lock(&pool->lock);
+        pool->stats.syscalls++; /* the poll */
 
         if (p[0].revents) {
             uint64_t n;
             ssize_t r = read(pool->wake_fd, &n, sizeof n);
+            pool->stats.syscalls++;
             (void)r; /* nonblocking: empty or not, the wakeup is taken */
             pool->wake_pending = false;
         }
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
             if (p[4 + 2 * i].revents && w->pid > 0)
-                write_worker(w);
+                write_worker(pool, w);
             if (p[3 + 2 * i].revents && w->pid > 0)
                 read_worker(pool, w);
         }

@@ -25,6 +25,7 @@ struct thread_worker {
     int number, slot;
     task_now *now;         /* traced: the slot's, else NULL */
     int task_fd, result_fd; /* the thread's ends of its two pipes */
+    int shm_fd;             /* and of its side socket */
     int reply_fd, death_fd; /* the pool's write ends, shared by its threads */
 };
 
@@ -43,11 +44,13 @@ static void *thread_worker_main(void *arg)
     if (write_all(t->reply_fd, &rep, sizeof rep) == 0) { /* it fails only if the pool is gone */
         if (t->config.initializer)
             t->config.initializer(t->config.initarg);
-        worker_io io = worker_pipes(t->task_fd, t->result_fd, &t->stop);
+        worker_io io = worker_pipes(t->task_fd, t->result_fd, t->shm_fd,
+                                    shm_min_of(&t->config), &t->stop);
         status = worker_loop(&t->config, tid, t->now, &io);
     }
     close(t->task_fd);
     close(t->result_fd);
+    close(t->shm_fd);
     /* The last act: once the task handler reads this, its pthread_join()
      * waits only for the thread's return. */
     death d = {.pid = tid, .status = W_EXITCODE(status, 0)};
@@ -57,13 +60,22 @@ static void *thread_worker_main(void *arg)
 
 int thread_worker_start(pool_t *pool, long i, int number)
 {
-    int task[2], result[2];
+    int task[2], result[2], shm[2];
     if (worker_pipes_make(task, result) != 0)
         return -1;
+    if (shm_socketpair(shm) != 0) {
+        int saved = errno;
+        close(task[0]);
+        close(task[1]);
+        close(result[0]);
+        close(result[1]);
+        errno = saved;
+        return -1;
+    }
     struct thread_worker *t = xcalloc(1, sizeof *t);
     *t = (struct thread_worker){.config = pool->config, .number = number, .slot = (int)i,
                                 .now = pool->now ? &pool->now[i] : NULL,
-                                .task_fd = task[0], .result_fd = result[1],
+                                .task_fd = task[0], .result_fd = result[1], .shm_fd = shm[1],
                                 .reply_fd = pool->reply_wr, .death_fd = pool->death_wr};
     /* Every signal is blocked on the thread, as on the pool's own threads,
      * so signals go to the program's threads and a write to a closed pipe
@@ -83,18 +95,21 @@ int thread_worker_start(pool_t *pool, long i, int number)
         close(task[1]);
         close(result[0]);
         close(result[1]);
+        close(shm[0]);
+        close(shm[1]);
         free(t);
         errno = rc;
         return -1;
     }
     worker *w = &pool->workers[i];
     *w = (worker){.number = number, .spawning = true, .task_fd = task[1],
-                  .result_fd = result[0], .thread = t, .replaces = w->replaces,
+                  .result_fd = result[0], .shm_fd = shm[0], .thread = t,
+                  .replaces = w->replaces,
                   .replaces_number = w->replaces_number};
     return 0;
 }
 
-int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[2])
+int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[3])
 {
     for (;;) {
         ssize_t n = read(pool->server_fd, rep, sizeof *rep);
@@ -120,6 +135,7 @@ int thread_worker_receive(pool_t *pool, int flags, reply *rep, int fds[2])
     }
     fds[0] = w->task_fd;
     fds[1] = w->result_fd;
+    fds[2] = w->shm_fd;
     return 1;
 }
 
@@ -133,7 +149,9 @@ void thread_worker_kill(worker *w)
         close(w->task_fd);
     if (w->result_fd >= 0)
         close(w->result_fd);
-    w->task_fd = w->result_fd = -1;
+    if (w->shm_fd >= 0)
+        close(w->shm_fd);
+    w->task_fd = w->result_fd = w->shm_fd = -1;
 }
 
 void thread_worker_join(struct thread_worker *t)

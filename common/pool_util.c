@@ -95,6 +95,14 @@ ssize_t send_retry(int fd, const void *data, size_t len, int flags)
     return n;
 }
 
+ssize_t sendmsg_retry(int fd, const struct msghdr *msg, int flags)
+{
+    ssize_t n;
+    while ((n = sendmsg(fd, msg, flags)) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
 ssize_t recvmsg_retry(int fd, struct msghdr *msg, int flags)
 {
     ssize_t n;

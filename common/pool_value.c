@@ -1,6 +1,6 @@
 /* pool_value.c - the values that cross the process boundary: building and
  * freeing them, printing them as Python would, and their wire format. */
-#include "pool.h"
+#include "pool_wire.h"
 
 #include <float.h>
 #include <math.h>
@@ -118,7 +118,8 @@ void pool_value_free(pool_value *value)
         free(value->as.items);
     } else if (value->type == POOL_STR || value->type == POOL_BYTES ||
                value->type == POOL_ERROR) {
-        free(value->as.s);
+        if (!shm_release(value->as.s)) /* a mapping if it came in shared memory */
+            free(value->as.s);
     }
     *value = pool_none();
 }
@@ -289,8 +290,22 @@ static void put_head(pool_buf *buf, const pool_value *value, const void *word, s
     memcpy(at + 1, word, size);
 }
 
-void pool_encode(pool_buf *buf, const pool_value *value)
+/* Whether a value goes in shared memory: big enough, and a socket to send
+ * its memfd on. */
+static bool by_memfd(const pool_value *value, const wire_shm *shm)
 {
+    return shm && shm->sock >= 0 && (value->type == POOL_STR || value->type == POOL_BYTES) &&
+           value->len >= shm->min;
+}
+
+void wire_encode(pool_buf *buf, const pool_value *value, const wire_shm *shm)
+{
+    if (by_memfd(value, shm) && shm_send(shm, value->as.s, value->len) == 0) {
+        unsigned char *at = buf_room(buf, 5);
+        at[0] = value->type == POOL_STR ? WIRE_SHM_STR : WIRE_SHM_BYTES;
+        memcpy(at + 1, &value->len, 4);
+        return;
+    }
     switch (value->type) {
     case POOL_NONE:
         *buf_room(buf, 1) = POOL_NONE;
@@ -308,14 +323,20 @@ void pool_encode(pool_buf *buf, const pool_value *value)
     case POOL_LIST:
         put_head(buf, value, &value->len, 4);
         for (uint32_t i = 0; i < value->len; i++)
-            pool_encode(buf, &value->as.items[i]);
+            wire_encode(buf, &value->as.items[i], shm);
         break;
     }
 }
 
+void pool_encode(pool_buf *buf, const pool_value *value)
+{
+    wire_encode(buf, value, NULL);
+}
+
 /* depth: the lists around this value. Nesting deeper than POOL_MAX_DEPTH
  * is refused, so hostile input cannot overflow the stack. */
-static size_t decode(const unsigned char *data, size_t len, pool_value *v, int depth)
+static size_t decode(const unsigned char *data, size_t len, pool_value *v, int depth,
+                     const wire_shm *shm)
 {
     if (len >= 9 && (data[0] == POOL_INT || data[0] == POOL_FLOAT)) { /* the common case first */
         v->type = data[0];
@@ -344,6 +365,17 @@ static size_t decode(const unsigned char *data, size_t len, pool_value *v, int d
             return 0;
         *v = blob(data[0], data + 5, n);
         return 5 + (size_t)n;
+    case WIRE_SHM_STR:
+    case WIRE_SHM_BYTES:
+        if (len < 5 || !shm || shm->sock < 0)
+            return 0;
+        memcpy(&n, data + 1, 4);
+        v->as.s = shm_receive(shm, n);
+        if (!v->as.s)
+            return 0;
+        v->type = data[0] == WIRE_SHM_STR ? POOL_STR : POOL_BYTES;
+        v->len = n;
+        return 5;
     case POOL_LIST:
         if (len < 5 || depth >= POOL_MAX_DEPTH)
             return 0;
@@ -353,7 +385,7 @@ static size_t decode(const unsigned char *data, size_t len, pool_value *v, int d
             return 0;
         *v = pool_list(n);
         for (uint32_t i = 0; i < n; i++) {
-            size_t k = decode(data + used, len - used, &v->as.items[i], depth + 1);
+            size_t k = decode(data + used, len - used, &v->as.items[i], depth + 1, shm);
             if (k == 0) {
                 pool_value_free(v);
                 return 0;
@@ -366,7 +398,13 @@ static size_t decode(const unsigned char *data, size_t len, pool_value *v, int d
     }
 }
 
+size_t wire_decode(const unsigned char *data, size_t len, pool_value *value,
+                   const wire_shm *shm)
+{
+    return decode(data, len, value, 0, shm);
+}
+
 size_t pool_decode(const unsigned char *data, size_t len, pool_value *value)
 {
-    return decode(data, len, value, 0);
+    return decode(data, len, value, 0, NULL);
 }

@@ -96,33 +96,6 @@ typedef struct death {
     int status;
 } death;
 
-/* The two processes' entry points; neither returns. */
-/* now and slots are NULL when untraced. */
-void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
-                 int result_fd) __attribute__((noreturn));
-/* Where a worker's loop reads its task stream and writes its results: the
- * two pipes, or, for a worker rank of the MPI build (pool_mpi.c), MPI
- * messages. read returns as read(2) does, 0 at the end; write returns 0, or
- * -1 when nobody reads the results any more; stopped, if set, is asked
- * before each item whether the rest of the chunk should be skipped. */
-typedef struct worker_io {
-    int task_fd, result_fd;
-    _Atomic bool *stop;  /* a thread worker's stop flag, or NULL */
-    ssize_t (*read)(struct worker_io *io, void *buf, size_t size);
-    int (*write)(struct worker_io *io, const void *data, size_t len);
-    bool (*stopped)(struct worker_io *io);
-} worker_io;
-/* A seed of the worker's own (rand, random and drand48), so workers draw
- * different random numbers. */
-void worker_seed(int number);
-/* The pipes' worker_io: read(2) on task_fd, write_all() on result_fd. */
-worker_io worker_pipes(int task_fd, int result_fd, _Atomic bool *stop);
-/* The worker's loop, for worker_main, a thread worker and a worker rank:
- * runs chunks until STOP, end of input, maxtasksperchild or a bad message,
- * and returns the exit status (0, or BAD_MESSAGE_STATUS). me is what a
- * traced task writes in now->pid. */
-int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io);
-
 /* ---- Values in shared memory (pool_shm.c) ---------------------------- */
 
 /* Wire tags beyond pool_type's: a str or bytes value whose len bytes, and
@@ -161,6 +134,39 @@ bool shm_release(void *p);
  * missing descriptor is malformed rather than a wait. -1 with errno set. */
 int shm_socketpair(int sv[2]);
 
+/* The two processes' entry points; neither returns. */
+/* now and slots are NULL when untraced. */
+void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
+                 int result_fd, int shm_fd) __attribute__((noreturn));
+/* Where a worker's loop reads its task stream and writes its results: the
+ * two pipes, or, for a worker rank of the MPI build (pool_mpi.c), MPI
+ * messages. read returns as read(2) does, 0 at the end; write returns 0, or
+ * -1 when nobody reads the results any more; stopped, if set, is asked
+ * before each item whether the rest of the chunk should be skipped. */
+typedef struct worker_io {
+    int task_fd, result_fd;
+    wire_shm shm;        /* the side socket; sock -1 when there is none */
+    pool_stats count;    /* calls made since the last reply, which reports them */
+    _Atomic bool *stop;  /* a thread worker's stop flag, or NULL */
+    ssize_t (*read)(struct worker_io *io, void *buf, size_t size);
+    int (*write)(struct worker_io *io, const void *data, size_t len);
+    bool (*stopped)(struct worker_io *io);
+} worker_io;
+/* A seed of the worker's own (rand, random and drand48), so workers draw
+ * different random numbers. */
+void worker_seed(int number);
+/* The pipes' worker_io: read(2) on task_fd, write(2) on result_fd, and
+ * values of shm_min bytes or more on shm_fd (-1: none). */
+worker_io worker_pipes(int task_fd, int result_fd, int shm_fd, size_t shm_min,
+                       _Atomic bool *stop);
+/* config->shm_min, its 0 read as POOL_SHM_MIN. */
+size_t shm_min_of(const pool_config *config);
+/* The worker's loop, for worker_main, a thread worker and a worker rank:
+ * runs chunks until STOP, end of input, maxtasksperchild or a bad message,
+ * and returns the exit status (0, or BAD_MESSAGE_STATUS). me is what a
+ * traced task writes in now->pid. */
+int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io);
+
 /* ---- Naming a task (pool_names.c) ------------------------------------- */
 
 /* A task message names its task: by its address, since a forked worker or
@@ -186,9 +192,10 @@ void forkserver_main(const pool_config *config, task_now *slots, long n_slots, i
  * takes one answer to SPAWN: 1 with both descriptors in fds (above stdio,
  * close-on-exec); 0 when none is there yet (MSG_DONTWAIT in flags); -1 with
  * errno set when it brought no worker (a half-made one exits at end of
- * file); -2 when the server is gone. */
+ * file); -2 when the server is gone. fds[2], the side socket, is -1 when
+ * the process had no room for it: that worker's values cross by pipe. */
 int forkserver_ask(int sock, const request *req, int flags);
-int forkserver_receive(int sock, int flags, reply *rep, int fds[2]);
+int forkserver_receive(int sock, int flags, reply *rep, int fds[3]);
 
 /* ---- Helpers every process uses (pool_util.c) -------------------------- */
 
@@ -214,6 +221,7 @@ void buf_consume(pool_buf *b, size_t used);
  * inherit them. write_all returns 0, or -1 at an error or end of pipe. */
 int write_all(int fd, const void *data, size_t len);
 ssize_t send_retry(int fd, const void *data, size_t len, int flags);
+ssize_t sendmsg_retry(int fd, const struct msghdr *msg, int flags);
 ssize_t recvmsg_retry(int fd, struct msghdr *msg, int flags);
 pid_t waitpid_retry(pid_t pid, int *status, int flags);
 /* Moves a descriptor above 2, keeping it close-on-exec; -1 with errno set

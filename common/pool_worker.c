@@ -60,7 +60,7 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
         pool_value arg, result;
         if ((io->stop && atomic_load(io->stop)) || (io->stopped && io->stopped(io)))
             return 1; /* a killed thread or rank: the rest of the chunk never starts */
-        size_t k = pool_decode(body + used, h->len - used, &arg);
+        size_t k = wire_decode(body + used, h->len - used, &arg, &io->shm);
         if (k == 0)
             return -1;
         used += k;
@@ -89,7 +89,7 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             atomic_store(&now->running, 0);
             note(notes, h->seq, i, start, &result);
         }
-        pool_encode(out, &result);
+        wire_encode(out, &result, &io->shm);
         pool_value_free(&result);
         pool_value_free(&arg);
     }
@@ -123,23 +123,61 @@ static bool read_frame(worker_io *io, pool_buf *in, frame_head *h)
 
 static ssize_t pipe_read(worker_io *io, void *buf, size_t size)
 {
+    io->count.syscalls++;
     return read(io->task_fd, buf, size);
 }
 
+/* The reply already counted its first write(); any more count here. */
 static int pipe_write(worker_io *io, const void *data, size_t len)
 {
-    return write_all(io->result_fd, data, len);
+    const char *p = data;
+    for (bool first = true; len; first = false) {
+        ssize_t n = write(io->result_fd, p, len);
+        if (!first) {
+            io->count.syscalls++;
+            io->count.writes++;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
-worker_io worker_pipes(int task_fd, int result_fd, _Atomic bool *stop)
+size_t shm_min_of(const pool_config *config)
+{
+    return config->shm_min ? config->shm_min : POOL_SHM_MIN;
+}
+
+worker_io worker_pipes(int task_fd, int result_fd, int shm_fd, size_t shm_min,
+                       _Atomic bool *stop)
 {
     return (worker_io){.task_fd = task_fd, .result_fd = result_fd, .stop = stop,
+                       .shm = {.sock = shm_fd, .min = shm_min},
                        .read = pipe_read, .write = pipe_write};
+}
+
+/* The reply at the start of out reports the calls made since the last one,
+ * and the write() about to carry it. */
+static void report_calls(worker_io *io, pool_buf *out)
+{
+    frame_head h;
+    io->count.syscalls++;
+    io->count.writes++;
+    memcpy(&h, out->data, sizeof h);
+    h.sys.calls = (uint32_t)io->count.syscalls;
+    h.sys.writes = (uint32_t)io->count.writes;
+    memcpy(out->data, &h, sizeof h);
+    io->count = (pool_stats){0};
 }
 
 int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io)
 {
     pool_buf in = {0}, out = {0}, notes = {0};
+    io->shm.count = &io->count;
     self = me;
     long chunks = 0;
     frame_head h;
@@ -164,6 +202,7 @@ int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *i
          * the results of the quick ones before it. */
         fflush(stdout);
         fflush(stderr);
+        report_calls(io, &out);
         if (notes.len) { /* one write: one wakeup of the parent */
             buf_reserve(&notes, out.len);
             memcpy(notes.data + notes.len, out.data, out.len);
@@ -196,7 +235,7 @@ void worker_seed(int number)
 }
 
 void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
-                 int result_fd)
+                 int result_fd, int shm_fd)
 {
     char name[32]; /* the kernel keeps the first 15 bytes */
     snprintf(name, sizeof name, "PoolWorker-%d", number);
@@ -215,7 +254,7 @@ void worker_main(const pool_config *config, int number, task_now *now, int task_
     if (config->initializer)
         config->initializer(config->initarg);
 
-    worker_io io = worker_pipes(task_fd, result_fd, NULL);
+    worker_io io = worker_pipes(task_fd, result_fd, shm_fd, shm_min_of(config), NULL);
     int status = worker_loop(config, getpid(), now, &io);
     _exit(status); /* not exit(): the parent's atexit handlers are not ours */
 }

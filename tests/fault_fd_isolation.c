@@ -1,10 +1,12 @@
-/* fault_fd_isolation: each worker holds its own two pipes and nothing else.
+/* fault_fd_isolation: each worker holds its own two pipes and side socket
+ * (for big values) and nothing else.
  * A worker that held a sibling's pipe end, the parent's socket to the fork
  * server, or any other pool descriptor would keep them open after their
  * owner died, and a death or a closed pool could go unnoticed. Tasks list
  * the pipes, sockets and anon inodes their worker has open (descriptors 3
  * and up that the test did not have before pool_create): every worker must
- * hold exactly one read-only and one write-only pipe, and no two workers
+ * hold exactly one read-only and one write-only pipe and one socket (a
+ * worker's read-write side socket), and no two workers
  * may share any object; the same holds for a worker that replaced a killed
  * one. */
 #include <dirent.h>
@@ -93,19 +95,21 @@ static void run_round(pool_t *pool, const char *when)
         if (!atomic_load(&s->pid))
             continue;
         seen++;
-        int rd = 0, wr = 0, other = 0;
+        int rd = 0, wr = 0, sock = 0, other = 0;
         for (int k = 0; k < s->n; k++) {
             if (strncmp(s->obj[k], "pipe:", 5) == 0 && s->mode[k] == O_RDONLY)
                 rd++;
             else if (strncmp(s->obj[k], "pipe:", 5) == 0 && s->mode[k] == O_WRONLY)
                 wr++;
+            else if (strncmp(s->obj[k], "socket:", 7) == 0 && s->mode[k] == O_RDWR)
+                sock++;
             else
                 other++;
         }
-        CHECK(rd == 1 && wr == 1 && other == 0,
-              "%s: worker %d holds %d read pipes, %d write pipes and %d other objects, "
-              "not one of each pipe", when, atomic_load(&s->pid), rd, wr, other);
-        if (!(rd == 1 && wr == 1 && other == 0))
+        CHECK(rd == 1 && wr == 1 && sock == 1 && other == 0,
+              "%s: worker %d holds %d read pipes, %d write pipes, %d sockets and %d other "
+              "objects, not one of each", when, atomic_load(&s->pid), rd, wr, sock, other);
+        if (!(rd == 1 && wr == 1 && sock == 1 && other == 0))
             for (int k = 0; k < s->n; k++)
                 fprintf(stderr, "    %s (mode %d)\n", s->obj[k], s->mode[k]);
         for (int j = i + 1; j < SLOTS; j++) {
