@@ -28,7 +28,9 @@ static int fds_base;
 
 static unsigned char byte_at(size_t i) { return (unsigned char)(i % 251 ? i * 7 + 3 : 0); }
 
-/* A memfd of size bytes: LEN bytes of byte_at(), then last; sealed so. */
+/* A memfd of size bytes: up to LEN bytes of byte_at(), NULs after them,
+ * and last as its last byte; sealed so. A longer one has its NUL at LEN,
+ * so only its size is wrong. */
 static int make_memfd(size_t size, unsigned char last, int seals)
 {
     int fd = memfd_create("pool-value", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -37,7 +39,7 @@ static int make_memfd(size_t size, unsigned char last, int seals)
         return -1;
     }
     unsigned char *buf = calloc(1, size ? size : 1);
-    for (size_t i = 0; buf && i + 1 < size; i++)
+    for (size_t i = 0; buf && i + 1 < size && i < LEN; i++)
         buf[i] = byte_at(i);
     if (buf && size)
         buf[size - 1] = last;

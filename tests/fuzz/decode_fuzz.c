@@ -340,6 +340,7 @@ static int with_socket(int mode, const uint8_t *data, size_t size)
     } else {
         /* no memfd but a proper one is ever taken */
         REQUIRE(w.tags == 0 || (mode != NOTHING && mode != UNSEALED && mode != A_PIPE));
+        REQUIRE(w.tags == 0 || mode != WRONG_SIZE || queued < w.tags);
         REQUIRE(used <= size);
         /* one descriptor per tag, none left for a proper value */
         REQUIRE(counted.shm_values == (unsigned long long)w.tags);
