@@ -321,7 +321,7 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
     if (ok && mode == APPLY)
         ok = !nests_deeper(&input, POOL_MAX_DEPTH);
     for (uint32_t i = 0; ok && mode != APPLY && i < input.len; i++)
-        ok = !nests_deeper(&input.as.items[i], POOL_MAX_DEPTH);
+        ok = input.as.items[i].type != POOL_LIST || !nests_deeper(&input.as.items[i], POOL_MAX_DEPTH);
     if (!ok) {
         pool_value_free(&input);
         return POOL_EINVAL;
@@ -334,8 +334,12 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
     job->input = input;
     job->opts = o;
     job->n_items = mode == APPLY ? 1 : input.len;
-    if (mode != APPLY)
-        job->output = pool_list(job->n_items);
+    /* A map's results go into the slots its items leave once a worker has
+     * read them: one list, no second one to allocate, fault in and zero. */
+    if (mode != APPLY) {
+        job->output = input;
+        job->in_place = true;
+    }
     job->chunksize = (size_t)o.chunksize;
     if (job->chunksize == 0) { /* Python's default: four chunks per worker */
         size_t per = 4 * (size_t)pool->processes;
@@ -347,7 +351,8 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
     pthread_mutex_lock(&pool->lock);
     if (pool->state != RUN) {
         pthread_mutex_unlock(&pool->lock);
-        pool_value_free(&job->input);
+        if (!job->in_place)
+            pool_value_free(&job->input);
         pool_value_free(&job->output);
         free(job);
         return POOL_ENOTRUNNING;

@@ -254,8 +254,13 @@ static void drop_items(chunk *c)
     if (job->mode == APPLY)
         pool_value_free(&job->input);
     else
-        for (size_t i = 0; i < c->count; i++)
-            pool_value_free(&job->input.as.items[c->first + i]);
+        for (size_t i = 0; i < c->count; i++) {
+            pool_value *item = &job->input.as.items[c->first + i];
+            if (item->type >= POOL_STR) /* numbers own no memory */
+                pool_value_free(item);
+            else
+                *item = pool_none();
+        }
 }
 
 /* Takes one result message: checks it, stores the values, and returns
@@ -285,6 +290,8 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     }
 
     for (size_t i = 0; i < c->count; i++) {
+        if (slots[i].type != POOL_ERROR && job->status == POOL_OK)
+            continue; /* the common case: nothing to name */
         char task[32] = "the task";
         if (job->mode != APPLY)
             snprintf(task, sizeof task, "task %zu", job->index_base + c->first + i);
@@ -408,7 +415,7 @@ void write_worker(pool_t *pool, worker *w)
         w->written += (size_t)n;
     }
     w->out.len = w->out_off = 0;
-    if (w->out.cap > OUT_LIMIT) { /* a big message's copy is not kept */
+    if (w->out.cap > BUF_KEEP) { /* a big message's copy is not kept */
         free(w->out.data);
         w->out = (pool_buf){0};
     }

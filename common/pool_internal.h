@@ -41,6 +41,8 @@ struct pool_result {
     enum mode mode;
     pool_value input;      /* args tuple (apply) or the list of items */
     pool_value output;     /* the value (apply) or the list of results */
+    bool in_place;         /* a map: output is input's list, each result put in the
+                              slot its item left (drop_items), so no second list */
     size_t n_items;
     size_t chunksize;
     size_t next_item;      /* first item not yet sent */

@@ -85,7 +85,8 @@ void job_free(pool_t *pool, struct pool_result *job)
         pool->jobs = job->next;
     if (job->next)
         job->next->prev = job->prev;
-    pool_value_free(&job->input);
+    if (!job->in_place) /* else output holds what is left of it */
+        pool_value_free(&job->input);
     pool_value_free(&job->output);
     pool_value_free(&job->error);
     free(job->ends);

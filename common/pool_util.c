@@ -62,7 +62,7 @@ void buf_consume(pool_buf *b, size_t used)
         return;
     memmove(b->data, b->data + used, b->len - used);
     b->len -= used;
-    if (b->len == 0 && b->cap > OUT_LIMIT) {
+    if (b->len == 0 && b->cap > BUF_KEEP) {
         free(b->data);
         *b = (pool_buf){0};
     }

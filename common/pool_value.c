@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,74 @@ static void *checked(void *p)
 
 static void *xmalloc(size_t size) { return checked(malloc(size ? size : 1)); }
 static void *xrealloc(void *old, size_t size) { return checked(realloc(old, size ? size : 1)); }
+
+/* ---- Big item arrays, kept for the next big list ----------------------- */
+
+/* A page the process never touched costs a page fault, and on a virtual
+ * machine that can be 10 us: a fresh 16 MiB list then costs 40 ms before
+ * any work. So the item arrays of the last CACHED big lists freed are kept
+ * for the next ones, and a program that maps over big lists again and
+ * again touches no fresh page for them. */
+#define BIG_LIST ((1u << 20) / sizeof(pool_value))    /* items: 1 MiB */
+#define CACHED_MAX ((32u << 20) / sizeof(pool_value)) /* items: 32 MiB */
+enum { CACHED = 2 };
+static struct {
+    pool_value *items;
+    size_t cap;
+} cached[CACHED];
+static pthread_mutex_t cached_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* n items, all NONE if zero: a kept array that fits, else a new one. */
+static pool_value *items_alloc(size_t n, bool zero)
+{
+    pool_value *items = NULL;
+    if (n >= BIG_LIST && n <= CACHED_MAX) {
+        pthread_mutex_lock(&cached_lock);
+        int best = -1; /* the smallest that fits */
+        for (int i = 0; i < CACHED; i++)
+            if (cached[i].items && cached[i].cap >= n && (best < 0 || cached[i].cap < cached[best].cap))
+                best = i;
+        if (best >= 0) {
+            items = cached[best].items;
+            cached[best].items = NULL;
+        }
+        pthread_mutex_unlock(&cached_lock);
+    }
+    if (items && zero)
+        memset(items, 0, n * sizeof *items);
+    if (!items)
+        items = checked(zero ? calloc(n ? n : 1, sizeof *items) : malloc(n ? n * sizeof *items : 1));
+    return items;
+}
+
+/* Keeps a big array in place of a smaller one, or frees it. */
+static void items_free(pool_value *items, size_t n)
+{
+    if (n >= BIG_LIST && n <= CACHED_MAX) {
+        pthread_mutex_lock(&cached_lock);
+        int smallest = 0;
+        for (int i = 1; i < CACHED; i++)
+            if (!cached[i].items || (cached[smallest].items && cached[i].cap < cached[smallest].cap))
+                smallest = i;
+        if (!cached[smallest].items || cached[smallest].cap < n) {
+            pool_value *old = cached[smallest].items;
+            cached[smallest].items = items;
+            cached[smallest].cap = n;
+            items = old;
+        }
+        pthread_mutex_unlock(&cached_lock);
+    }
+    free(items);
+}
+
+/* At exit, so a leak checker sees every block freed. */
+__attribute__((destructor)) static void items_cache_end(void)
+{
+    for (int i = 0; i < CACHED; i++) {
+        free(cached[i].items);
+        cached[i].items = NULL;
+    }
+}
 
 /* ---- Building and freeing ---------------------------------------------- */
 
@@ -59,15 +128,22 @@ pool_value pool_error(const char *fmt, ...)
     return blob(POOL_ERROR, msg, strlen(msg));
 }
 
-pool_value pool_list(size_t len)
+/* A list whose items are all NONE, or, unless zero, left for the caller to
+ * set every one. */
+static pool_value list_of(size_t len, bool zero)
 {
     if (len > UINT32_MAX) {
         fputs("pool: list longer than 2^32 - 1 items\n", stderr);
         abort();
     }
     pool_value v = {.type = POOL_LIST, .len = (uint32_t)len};
-    v.as.items = checked(calloc(len ? len : 1, sizeof *v.as.items)); /* all zero: all NONE */
+    v.as.items = items_alloc(len, zero);
     return v;
+}
+
+pool_value pool_list(size_t len)
+{
+    return list_of(len, true); /* all zero: all NONE */
 }
 
 pool_value pool_tuple(size_t n, ...)
@@ -83,7 +159,7 @@ pool_value pool_tuple(size_t n, ...)
 
 pool_value pool_range(size_t n)
 {
-    pool_value v = pool_list(n);
+    pool_value v = list_of(n, false);
     for (size_t i = 0; i < n; i++)
         v.as.items[i] = pool_int((long long)i);
     return v;
@@ -97,7 +173,7 @@ pool_value pool_value_copy(const pool_value *value)
     case POOL_ERROR:
         return blob(value->type, value->as.s, value->len);
     case POOL_LIST: {
-        pool_value v = pool_list(value->len);
+        pool_value v = list_of(value->len, false);
         for (uint32_t i = 0; i < value->len; i++)
             v.as.items[i] = pool_value_copy(&value->as.items[i]);
         return v;
@@ -115,7 +191,7 @@ void pool_value_free(pool_value *value)
         for (uint32_t i = 0; i < value->len; i++)
             if (value->as.items[i].type >= POOL_STR) /* numbers own no memory */
                 pool_value_free(&value->as.items[i]);
-        free(value->as.items);
+        items_free(value->as.items, value->len);
     } else if (value->type == POOL_STR || value->type == POOL_BYTES ||
                value->type == POOL_ERROR) {
         if (!shm_release(value->as.s)) /* a mapping if it came in shared memory */
@@ -300,6 +376,12 @@ static bool by_memfd(const pool_value *value, const wire_shm *shm)
 
 void wire_encode(pool_buf *buf, const pool_value *value, const wire_shm *shm)
 {
+    if (value->type == POOL_INT || value->type == POOL_FLOAT) { /* the common case first */
+        unsigned char *at = buf_room(buf, 9);
+        at[0] = (unsigned char)value->type;
+        memcpy(at + 1, &value->as.i, 8); /* the bytes of as.i are those of as.f */
+        return;
+    }
     if (by_memfd(value, shm) && shm_send(shm, value->as.s, value->len) == 0) {
         unsigned char *at = buf_room(buf, 5);
         at[0] = value->type == POOL_STR ? WIRE_SHM_STR : WIRE_SHM_BYTES;

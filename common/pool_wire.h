@@ -19,6 +19,8 @@
 #define MAX_FRAME (1ULL << 32)    /* the largest message body accepted */
 #define MAX_INFLIGHT POOL_MAX_SENT /* chunks queued at one worker, to hide latency */
 #define OUT_LIMIT (1 << 20)       /* unsent bytes at which a worker gets no more */
+#define BUF_KEEP (4 << 20)        /* a buffer this big or smaller is kept once empty:
+                                     fresh pages cost a fault each */
 #define FRAME_MAGIC 0x504f4f4cu   /* "POOL": catches a worker writing garbage */
 #define SERVER_MAGIC 0x53525652u  /* "SRVR": the fork server acts on nothing else */
 #define SPAWN_RETRY_MS 100        /* wait before asking again for a worker */

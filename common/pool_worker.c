@@ -90,8 +90,10 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             note(notes, h->seq, i, start, &result);
         }
         wire_encode(out, &result, &io->shm);
-        pool_value_free(&result);
-        pool_value_free(&arg);
+        if (result.type >= POOL_STR) /* numbers own no memory */
+            pool_value_free(&result);
+        if (arg.type >= POOL_STR)
+            pool_value_free(&arg);
     }
     reply.len = out->len - at - sizeof reply;
     memcpy(out->data + at, &reply, sizeof reply);
