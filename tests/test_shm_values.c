@@ -1,6 +1,6 @@
 /* test_shm_values.c - big str and bytes values cross in shared memory
- * (config.shm_min in pool.h): through apply, map and starmap, both ways, in
- * a pool of processes and of threads. A value of exactly shm_min bytes, or
+ * (config.shm_min in pool.h): through apply, map, starmap and imap, both
+ * ways, and to a callback, in a pool of processes and of threads. A value of exactly shm_min bytes, or
  * more, is received as a private mapping of a memfd named "pool-value"; one
  * byte less crosses through the pipe; POOL_SHM_NEVER sends everything
  * through the pipe. pool_get_stats() counts exactly the values and bytes
@@ -371,6 +371,84 @@ static void test_starmap(pool_t *pool, const setup *s)
     pool_value_free(&out);
 }
 
+/* What a callback saw of a big result: intact, and how it was mapped. */
+typedef struct cb_seen {
+    int calls, intact;
+    char kind;
+} cb_seen;
+
+static pool_value on_result(const pool_value *value, void *user_data)
+{
+    cb_seen *c = user_data;
+    c->calls++;
+    c->intact = value->type == POOL_LIST && value->len == 2 &&
+                intact(&value->as.items[0], POOL_BYTES, value->as.items[0].len);
+    c->kind = c->intact ? memfd_mapping(value->as.items[0].as.s) : 0;
+    return pool_none();
+}
+
+/* A map's callback gets the big results as received; they are unmapped
+ * when the handle is freed. */
+static void test_callback(pool_t *pool, const setup *s)
+{
+    size_t m = s->min == SIZE_MAX ? POOL_SHM_MIN : s->min;
+    char what[128];
+    snprintf(what, sizeof what, "%s: a callback", s->name);
+    cb_seen c = {0};
+    int maps = count_memfd_maps();
+    pool_value items = pool_tuple(2, make_bytes(m), make_bytes(m));
+    pool_result *r = NULL;
+    CHECK_OK(pool_map_async(pool, echo, items, &(pool_opts){.callback = on_result, .user_data = &c},
+                            &r));
+    if (!r)
+        return;
+    CHECK_OK(pool_result_wait(r, 60));
+    CHECK(c.calls == 1 && c.intact, "%s: %d calls, intact %d", what, c.calls, c.intact);
+    CHECK(c.kind == (m >= s->min ? 'p' : 0), "%s: the callback's value is mapped as '%c'", what,
+          c.kind ? c.kind : '0');
+    pool_result_release(r);
+    int held = count_memfd_maps() - maps;
+    for (int i = 0; i < 1000 && held > 0; i++) { /* the pool frees a released handle soon */
+        usleep(1000);
+        held = count_memfd_maps() - maps;
+    }
+    CHECK(held == 0, "%s: %d memfd mappings left after the handle's release", what, held);
+    reset_seen();
+}
+
+static bool next_big(void *state, pool_value *item)
+{
+    size_t *left = state;
+    if (!left[0])
+        return false;
+    left[0]--;
+    *item = make_str(left[1]);
+    return true;
+}
+
+/* imap hands big results over one by one, each the caller's to free. */
+static void test_imap(pool_t *pool, const setup *s)
+{
+    size_t m = s->min == SIZE_MAX ? POOL_SHM_MIN : s->min;
+    char what[128];
+    snprintf(what, sizeof what, "%s: imap", s->name);
+    size_t state[2] = {6, m};
+    pool_iter *it = NULL;
+    CHECK_OK(pool_imap(pool, echo, next_big, state, 1, &it));
+    if (!it)
+        return;
+    int got = 0;
+    pool_value v;
+    while (pool_iter_next(it, 60, &v) == POOL_OK) {
+        check_result(&v, POOL_STR, m, s->min, what);
+        pool_value_free(&v);
+        got++;
+    }
+    CHECK_EQ_INT(6, got);
+    pool_iter_destroy(it);
+    reset_seen();
+}
+
 static void run(const setup *s)
 {
     int fds = count_fds();
@@ -382,6 +460,8 @@ static void run(const setup *s)
     test_apply(pool, s);
     test_map(pool, s);
     test_starmap(pool, s);
+    test_callback(pool, s);
+    test_imap(pool, s);
     CHECK_OK(pool_close(pool));
     CHECK_OK(pool_join(pool));
     pool_destroy(pool);
