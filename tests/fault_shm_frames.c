@@ -10,7 +10,10 @@
  * descriptor off the socket, and leaves no descriptor or mapping behind.
  * A proper memfd, made by the test or by wire_encode(), decodes to the
  * value, a private mapping counted in the stats, unmapped by
- * pool_value_free(). */
+ * pool_value_free(). Then, through a pool, a worker's task puts a pipe, an
+ * unsealed memfd or two memfds in one message on its own side socket
+ * before its big result's memfd: the task fails as a malformed result, the
+ * worker is replaced, and the parent keeps no descriptor of it. */
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -190,6 +193,97 @@ static void accepted(const char *what, int tag, int fd)
     nothing_left(what, 0);
 }
 
+/* ---- A hostile worker, through a pool ------------------------------------ */
+
+enum { SEND_PIPE, SEND_UNSEALED, SEND_TWO };
+
+/* Its worker's side socket: the one socket a worker holds. */
+static int own_socket(void)
+{
+    for (int fd = 3; fd < 1024; fd++) {
+        char path[64], target[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        ssize_t k = readlink(path, target, sizeof target - 1);
+        if (k > 0 && (target[k] = '\0', strncmp(target, "socket:", 7) == 0))
+            return fd;
+    }
+    return -1;
+}
+
+/* Puts a bad descriptor on its worker's side socket, ahead of the memfd of
+ * the big result it then returns. */
+static pool_value hostile(const pool_value *args, size_t nargs)
+{
+    int sock = own_socket();
+    if (nargs != 1 || sock < 0)
+        return pool_error("no side socket found");
+    sv[1] = sock; /* send_fds() sends on sv[1]; this is the worker's copy */
+    if (args[0].as.i == SEND_PIPE) {
+        int p[2];
+        if (pipe(p) != 0)
+            return pool_error("pipe: %s", strerror(errno));
+        close(p[1]);
+        send_fd(p[0]);
+    } else if (args[0].as.i == SEND_UNSEALED) {
+        send_fd(make_memfd(LEN + 1, 0, 0));
+    } else {
+        int two[2] = {make_memfd(LEN + 1, 0, ALL_SEALS), make_memfd(LEN + 1, 0, ALL_SEALS)};
+        send_fds(two, 2);
+    }
+    unsigned char *raw = malloc(LEN);
+    for (size_t i = 0; raw && i < LEN; i++)
+        raw[i] = byte_at(i);
+    pool_value out = pool_bytes(raw, LEN);
+    free(raw);
+    return out;
+}
+
+static pool_value echo_len(const pool_value *args, size_t nargs)
+{
+    return pool_int(nargs ? (long long)args[0].len : -1);
+}
+
+/* Each hostile result fails its task as malformed, and the parent keeps
+ * nothing of it: the same descriptors once the worker is replaced, no
+ * pool-value memfd anywhere. */
+static void hostile_workers(void)
+{
+    static const unsigned char zeros[LEN];
+    static const char *names[] = {"a worker sends a pipe", "a worker sends an unsealed memfd",
+                                  "a worker sends two memfds in one message"};
+    pool_t *pool = fu_pool_open((pool_config){.processes = 1, .shm_min = 4096});
+    if (!pool)
+        return;
+    pool_value out = pool_none();
+    CHECK_OK(pool_apply(pool, echo_len, pool_tuple(1, pool_bytes(zeros, LEN)), NULL,
+                        &out)); /* the worker is up, and has had a big value */
+    pool_value_free(&out);
+    int fds = fu_count_fds();
+    for (int how = SEND_PIPE; how <= SEND_TWO; how++) {
+        pid_t pids[4];
+        CHECK_EQ_INT(1, fu_worker_pids(pids, 4));
+        int rc = pool_apply(pool, hostile, pool_tuple(1, pool_int(how)), NULL, &out);
+        CHECK(rc == POOL_ETASK, "%s: %d (%s) %s", names[how], rc, pool_strerror(rc),
+              fu_msg(&out));
+        CHECK_STR_CONTAINS(fu_msg(&out), "sent a malformed result");
+        pool_value_free(&out);
+        FU_WAIT_UNTIL(fu_worker_pids(pids + 1, 3) == 1 && pids[1] != pids[0], FU_TIMEOUT);
+        CHECK(pids[1] != pids[0], "%s: the worker was not replaced", names[how]);
+        fu_check_pool_works(pool, 50, names[how]);
+        rc = pool_apply(pool, echo_len, pool_tuple(1, pool_bytes(zeros, LEN)), NULL, &out);
+        CHECK(rc == POOL_OK && out.as.i == LEN, "%s: a big value after it: %d (%s)", names[how],
+              rc, pool_strerror(rc));
+        pool_value_free(&out);
+        int now = fu_count_fds(), left = fu_memfds_anywhere(FU_MEMFD, stderr);
+        CHECK(now == fds, "%s: the parent has %d descriptors, %d before", names[how], now, fds);
+        CHECK(left == 0, "%s: %d descriptors or mappings of %s left", names[how], left, FU_MEMFD);
+        if (now != fds)
+            fu_print_fds(stderr);
+        fds = now; /* one leak is reported once */
+    }
+    fu_pool_close(pool, "hostile workers");
+}
+
 int main(void)
 {
     CHECK(shm_socketpair(sv) == 0, "shm_socketpair: %s", strerror(errno));
@@ -299,5 +393,6 @@ int main(void)
 
     close(sv[0]);
     close(sv[1]);
+    hostile_workers();
     return check_done("fault_shm_frames");
 }
