@@ -262,6 +262,13 @@ static void test_apply(pool_t *pool, const setup *s)
             pool_value arg = t ? make_str(len) : make_bytes(len), out = pool_none();
             CHECK_OK(pool_apply(pool, echo, pool_tuple(1, arg), NULL, &out));
             check_result(&out, type, len, s->min, what);
+            /* by memfd, only a tag and a length cross the pipes */
+            unsigned long long piped = stats_of(pool).pipe_bytes - before.pipe_bytes;
+            if (big)
+                CHECK(piped < 1024, "%s: %llu bytes went through the pipes", what, piped);
+            else
+                CHECK(piped >= 2 * len, "%s: only %llu bytes went through the pipes", what,
+                      piped);
             expect(pool, &before, big, !big, big ? 2 : 0, big ? 2 * len : 0, what);
             pool_value_free(&out);
         }
