@@ -22,6 +22,8 @@
  */
 #include "pool_internal.h"
 
+#include <stdatomic.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,6 +89,8 @@ static void pool_free(pool_t *pool)
         trace_close(pool->trace);
     if (pool->now)
         munmap(pool->now, (size_t)pool->processes * sizeof *pool->now);
+    if (pool->counts)
+        munmap(pool->counts, (size_t)pool->processes * sizeof *pool->counts);
     free(pool->workers);
     free(pool->pfds);
     free(pool);
@@ -195,7 +199,16 @@ int pool_create(pool_t **out, const pool_config *config)
     }
     fcntl(pool->death_fd, F_SETFL, O_NONBLOCK);
 
-    if (pool->trace) { /* made before the fork server, so every worker shares it */
+    /* Made before the fork server, so every worker shares them. */
+    pool->counts = mmap(NULL, (size_t)pool->processes * sizeof *pool->counts,
+                        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pool->counts == MAP_FAILED) {
+        pool->counts = NULL;
+        close(sv[1]);
+        close(dp[1]);
+        return create_failed(pool);
+    }
+    if (pool->trace) {
         pool->now = mmap(NULL, (size_t)pool->processes * sizeof *pool->now,
                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (pool->now == MAP_FAILED) {
@@ -221,11 +234,12 @@ int pool_create(pool_t **out, const pool_config *config)
          * workers never see the parent's state. */
         pool_config config = pool->config;
         task_now *now = pool->now;
+        worker_counts *counts = pool->counts;
         long n_now = pool->processes;
         free(pool->workers);
         free(pool->pfds);
         free(pool);
-        forkserver_main(&config, now, n_now, sv[1], dp[1], parent);
+        forkserver_main(&config, now, counts, n_now, sv[1], dp[1], parent);
     }
     int saved = errno;
     if (!piped)
@@ -285,6 +299,12 @@ int pool_get_stats(pool_t *pool, pool_stats *stats)
     pthread_mutex_lock(&pool->lock);
     *stats = pool->stats;
     pthread_mutex_unlock(&pool->lock);
+    for (long i = 0; i < pool->processes; i++) {
+        stats->worker_syscalls += atomic_load(&pool->counts[i].calls);
+        stats->worker_writes += atomic_load(&pool->counts[i].writes);
+    }
+    stats->syscalls += stats->worker_syscalls;
+    stats->writes += stats->worker_writes;
     return POOL_OK;
 }
 

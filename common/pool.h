@@ -186,16 +186,20 @@ int pool_create(pool_t **pool, const pool_config *config);
 long pool_processes(const pool_t *pool);
 
 /* What moving tasks and results has cost so far, counted by the pool
- * itself: the system calls its threads and its workers made for it (a
- * worker's counts arrive with its results), of which write() calls; the
- * bytes written to the task and result pipes; and the values, and their
- * bytes, that crossed in shared memory. */
+ * itself: the system calls its threads and its workers made for it, of
+ * which write() calls, and the workers' share of both (a worker counts a
+ * call before it makes it, so a result the caller has seen was counted);
+ * the bytes written to the task and result pipes; and the values, and
+ * their bytes, that crossed in shared memory. Futex calls under the locks
+ * are not counted, nor, in the MPI build, the worker ranks' calls. */
 typedef struct pool_stats {
     unsigned long long syscalls;
     unsigned long long writes;
     unsigned long long pipe_bytes;
     unsigned long long shm_values;
     unsigned long long shm_bytes;
+    unsigned long long worker_syscalls; /* of syscalls */
+    unsigned long long worker_writes;   /* of writes */
 } pool_stats;
 /* Fills *stats; POOL_EINVAL for a NULL argument. */
 int pool_get_stats(pool_t *pool, pool_stats *stats);

@@ -102,11 +102,19 @@ static void send_chunk(pool_t *pool, worker *w, chunk *c)
     size_t at = w->out.len;
     buf_reserve(&w->out, sizeof h);
     w->out.len += sizeof h;
-    if (job->mode == APPLY)
+    if (job->mode == APPLY) {
         wire_encode(&w->out, &job->input, &shm);
-    else
-        for (size_t i = 0; i < c->count; i++)
-            wire_encode(&w->out, &job->input.as.items[c->first + i], &shm);
+    } else {
+        /* Sized once for a chunk of numbers, the common case; others grow it. */
+        buf_reserve(&w->out, 9 * c->count);
+        for (size_t i = 0; i < c->count; i++) {
+            const pool_value *item = &job->input.as.items[c->first + i];
+            if (wire_is_number(item) && w->out.cap - w->out.len >= 9)
+                wire_put_number(&w->out, item);
+            else
+                wire_encode(&w->out, item, &shm);
+        }
+    }
     h.len = w->out.len - at - sizeof h;
     memcpy(w->out.data + at, &h, sizeof h);
 
@@ -256,10 +264,8 @@ static void drop_items(chunk *c)
     else
         for (size_t i = 0; i < c->count; i++) {
             pool_value *item = &job->input.as.items[c->first + i];
-            if (item->type >= POOL_STR) /* numbers own no memory */
-                pool_value_free(item);
-            else
-                *item = pool_none();
+            if (item->type >= POOL_STR) /* a number owns nothing, and its slot is */
+                pool_value_free(item);  /* overwritten by its result */
         }
 }
 
@@ -278,7 +284,9 @@ static bool store_results(pool_t *pool, worker *w, const frame_head *h, const un
     wire_shm shm = side_socket(pool, w);
     size_t used = 0, n = 0;
     for (; n < c->count; n++) {
-        size_t k = wire_decode(body + used, h->len - used, &slots[n], &shm);
+        size_t k = wire_take_number(body + used, h->len - used, &slots[n]);
+        if (k == 0)
+            k = wire_decode(body + used, h->len - used, &slots[n], &shm);
         if (k == 0)
             break;
         used += k;
@@ -385,10 +393,6 @@ void read_worker(pool_t *pool, worker *w)
             }
             bool ok = whole && (h.mode == NOTE ? take_note(pool, w, &h, w->in.data + used + sizeof h)
                                                : store_results(pool, w, &h, w->in.data + used + sizeof h));
-            if (ok && h.mode != NOTE) { /* what the worker's side of it cost */
-                pool->stats.syscalls += h.sys.calls;
-                pool->stats.writes += h.sys.writes;
-            }
             if (!ok) {
                 kill_worker(pool, w, "sent a malformed result");
                 return;

@@ -61,7 +61,8 @@ static void send_spawned(int sock, const request *req, pid_t pid, int err, int t
 /* Forks one worker; returns its pid, or 0 with *err set. Its pipes are
  * close-on-exec, so a program that a task runs does not hold them open
  * after the worker is gone. */
-static pid_t fork_worker(const pool_config *config, int number, task_now *now, const int keep[4],
+static pid_t fork_worker(const pool_config *config, int number, task_now *now,
+                         worker_counts *counts, const int keep[4],
                          children *ch, int fds[6], int *err)
 {
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0 ||
@@ -86,7 +87,7 @@ static pid_t fork_worker(const pool_config *config, int number, task_now *now, c
         free(ch->pids); /* the worker keeps nothing of the server's */
         if (getppid() != server) /* the server died before the prctl */
             _exit(1);            /* (after the free: Valgrind saw it lost) */
-        worker_main(config, number, now, fds[0], fds[3], fds[5]);
+        worker_main(config, number, now, counts, fds[0], fds[3], fds[5]);
     }
     if (pid < 0) {
         *err = errno;
@@ -145,8 +146,8 @@ static void server_descriptors(int *sock, int *death_fd)
  * or when the parent dies, which a pidfd tells even while a child of the
  * program holds a copy of the socket; then it kills and reaps the workers
  * it still has, so none is left for init. */
-void forkserver_main(const pool_config *config, task_now *slots, long n_slots, int sock,
-                     int death_fd, pid_t parent)
+void forkserver_main(const pool_config *config, task_now *slots, worker_counts *counts,
+                     long n_slots, int sock, int death_fd, pid_t parent)
 {
     prctl(PR_SET_NAME, "pool-forkserver");
     signal(SIGINT, SIG_IGN);  /* the parent decides when we stop */
@@ -197,8 +198,10 @@ void forkserver_main(const pool_config *config, task_now *slots, long n_slots, i
         }
         if (req.op == SPAWN && req.number > 0) {
             int fds[6] = {-1, -1, -1, -1, -1, -1}, err = 0;
-            task_now *now = slots && req.slot >= 0 && req.slot < n_slots ? &slots[req.slot] : NULL;
-            pid_t pid = fork_worker(config, req.number, now, keep, &ch, fds, &err);
+            bool in_range = req.slot >= 0 && req.slot < n_slots;
+            task_now *now = slots && in_range ? &slots[req.slot] : NULL;
+            worker_counts *c = in_range ? &counts[req.slot] : NULL;
+            pid_t pid = fork_worker(config, req.number, now, c, keep, &ch, fds, &err);
             send_spawned(sock, &req, pid, err, fds[1], fds[2], fds[4]);
             for (int i = 0; i < 6; i++)
                 if (fds[i] >= 0)

@@ -135,7 +135,9 @@ struct pool {
     unsigned long long ready_count; /* handles made ready, for ready_seq */
     int reply_wr, death_wr;    /* threads, ranks: write ends of server_fd's and death_fd's pipes */
     bool ranks;                /* the MPI build: workers are ranks (pool_mpi.c) */
-    pool_stats stats;          /* pool_get_stats(): what the traffic cost so far */
+    pool_stats stats;          /* pool_get_stats(): what the parent's traffic cost */
+    worker_counts *counts;     /* and each slot's workers', shared with them; set at
+                                  create, before the fork server */
 };
 
 /* ---- Jobs (pool_job.c); the caller holds pool->lock, or no pool thread runs */

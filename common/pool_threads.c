@@ -24,6 +24,7 @@ struct thread_worker {
     pool_config config;    /* a copy: the thread never reads the pool */
     int number, slot;
     task_now *now;         /* traced: the slot's, else NULL */
+    worker_counts *counts; /* the slot's */
     int task_fd, result_fd; /* the thread's ends of its two pipes */
     int shm_fd;             /* and of its side socket */
     int reply_fd, death_fd; /* the pool's write ends, shared by its threads */
@@ -45,7 +46,7 @@ static void *thread_worker_main(void *arg)
         if (t->config.initializer)
             t->config.initializer(t->config.initarg);
         worker_io io = worker_pipes(t->task_fd, t->result_fd, t->shm_fd,
-                                    shm_min_of(&t->config), &t->stop);
+                                    shm_min_of(&t->config), t->counts, &t->stop);
         status = worker_loop(&t->config, tid, t->now, &io);
     }
     close(t->task_fd);
@@ -75,6 +76,7 @@ int thread_worker_start(pool_t *pool, long i, int number)
     struct thread_worker *t = xcalloc(1, sizeof *t);
     *t = (struct thread_worker){.config = pool->config, .number = number, .slot = (int)i,
                                 .now = pool->now ? &pool->now[i] : NULL,
+                                .counts = &pool->counts[i],
                                 .task_fd = task[0], .result_fd = result[1], .shm_fd = shm[1],
                                 .reply_fd = pool->reply_wr, .death_fd = pool->death_wr};
     /* Every signal is blocked on the thread, as on the pool's own threads,

@@ -9,6 +9,7 @@
 #include "pool.h"
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -39,13 +40,7 @@ typedef struct frame_head {
     uint32_t count;    /* values in the body */
     uint64_t len;      /* body bytes */
     uint64_t seq;      /* chunk number, echoed in the reply */
-    union {
-        uint64_t fn;   /* a task message: its task's name (task_name()) */
-        struct {       /* a reply: the worker's system calls since its last
-                          reply, and how many of them were write() calls */
-            uint32_t calls, writes;
-        } sys;
-    };
+    uint64_t fn;       /* the task's name (task_name()) */
     uint32_t mode;     /* enum mode: how values become arguments */
     uint32_t unused;
 } frame_head;
@@ -70,6 +65,14 @@ typedef struct task_now {
     int64_t ns;
     _Atomic uint32_t running;
 } task_now;
+
+/* What the workers of one slot have spent on the pool's traffic, in memory
+ * shared with the parent, which adds it up in pool_get_stats(). A worker
+ * counts each call before it makes it, so whatever the parent has seen of
+ * a call's effect, it has already seen counted. */
+typedef struct worker_counts {
+    _Atomic uint64_t calls, writes;
+} worker_counts;
 
 /* ---- The fork server's socket and death pipe --------------------------- */
 
@@ -123,6 +126,32 @@ void wire_encode(pool_buf *buf, const pool_value *value, const wire_shm *shm);
 size_t wire_decode(const unsigned char *data, size_t len, pool_value *value,
                    const wire_shm *shm);
 
+/* The wire format's common case, inline for the loops over a million
+ * items: an int or a float is its tag and its 8 bytes. wire_put_number
+ * needs 9 bytes of room; wire_take_number returns 0 for anything else. */
+static inline bool wire_is_number(const pool_value *v)
+{
+    return v->type == POOL_INT || v->type == POOL_FLOAT;
+}
+
+static inline void wire_put_number(pool_buf *buf, const pool_value *v)
+{
+    unsigned char *at = buf->data + buf->len;
+    at[0] = (unsigned char)v->type;
+    memcpy(at + 1, &v->as.i, 8); /* the bytes of as.i are those of as.f */
+    buf->len += 9;
+}
+
+static inline size_t wire_take_number(const unsigned char *data, size_t len, pool_value *v)
+{
+    if (len < 9 || (data[0] != POOL_INT && data[0] != POOL_FLOAT))
+        return 0;
+    v->type = (pool_type)data[0];
+    v->len = 0;
+    memcpy(&v->as.i, data + 1, 8);
+    return 9;
+}
+
 /* pool_shm.c's parts. shm_send writes len bytes and a NUL into a new memfd,
  * seals it and sends it: 0, or -1 with nothing sent and nothing left open.
  * shm_receive takes the next descriptor and maps it as a private copy: its
@@ -137,9 +166,10 @@ bool shm_release(void *p);
 int shm_socketpair(int sv[2]);
 
 /* The two processes' entry points; neither returns. */
-/* now and slots are NULL when untraced. */
-void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
-                 int result_fd, int shm_fd) __attribute__((noreturn));
+/* now and slots are NULL when untraced; counts, never. */
+void worker_main(const pool_config *config, int number, task_now *now,
+                 worker_counts *counts, int task_fd, int result_fd, int shm_fd)
+    __attribute__((noreturn));
 /* Where a worker's loop reads its task stream and writes its results: the
  * two pipes, or, for a worker rank of the MPI build (pool_mpi.c), MPI
  * messages. read returns as read(2) does, 0 at the end; write returns 0, or
@@ -148,7 +178,8 @@ void worker_main(const pool_config *config, int number, task_now *now, int task_
 typedef struct worker_io {
     int task_fd, result_fd;
     wire_shm shm;        /* the side socket; sock -1 when there is none */
-    pool_stats count;    /* calls made since the last reply, which reports them */
+    pool_stats count;    /* calls made and not yet added to counts */
+    worker_counts *counts; /* the slot's, shared with the parent; NULL: none */
     _Atomic bool *stop;  /* a thread worker's stop flag, or NULL */
     ssize_t (*read)(struct worker_io *io, void *buf, size_t size);
     int (*write)(struct worker_io *io, const void *data, size_t len);
@@ -160,7 +191,7 @@ void worker_seed(int number);
 /* The pipes' worker_io: read(2) on task_fd, write(2) on result_fd, and
  * values of shm_min bytes or more on shm_fd (-1: none). */
 worker_io worker_pipes(int task_fd, int result_fd, int shm_fd, size_t shm_min,
-                       _Atomic bool *stop);
+                       worker_counts *counts, _Atomic bool *stop);
 /* config->shm_min, its 0 read as POOL_SHM_MIN. */
 size_t shm_min_of(const pool_config *config);
 /* The worker's loop, for worker_main, a thread worker and a worker rank:
@@ -186,8 +217,9 @@ size_t image_build_id(unsigned char id[64]);
 uint64_t image_data_name(const void *p);
 void *image_data_lookup(uint64_t name);
 void task_names_refuse(const char *why);
-void forkserver_main(const pool_config *config, task_now *slots, long n_slots, int sock,
-                     int death_fd, pid_t parent) __attribute__((noreturn));
+void forkserver_main(const pool_config *config, task_now *slots, worker_counts *counts,
+                     long n_slots, int sock, int death_fd, pid_t parent)
+    __attribute__((noreturn));
 
 /* The parent's side of the socket (pool_forkserver.c). forkserver_ask
  * sends one request and returns 0, or -1 with errno set. forkserver_receive

@@ -56,11 +56,14 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
     out->len += sizeof reply;
 
     size_t used = 0;
+    buf_reserve(out, 9 * (size_t)h->count); /* sized once for numbers, the common case */
     for (uint32_t i = 0; i < h->count; i++) {
         pool_value arg, result;
         if ((io->stop && atomic_load(io->stop)) || (io->stopped && io->stopped(io)))
             return 1; /* a killed thread or rank: the rest of the chunk never starts */
-        size_t k = wire_decode(body + used, h->len - used, &arg, &io->shm);
+        size_t k = wire_take_number(body + used, h->len - used, &arg);
+        if (k == 0)
+            k = wire_decode(body + used, h->len - used, &arg, &io->shm);
         if (k == 0)
             return -1;
         used += k;
@@ -89,7 +92,10 @@ static int run_chunk(const frame_head *h, const unsigned char *body, pool_buf *o
             atomic_store(&now->running, 0);
             note(notes, h->seq, i, start, &result);
         }
-        wire_encode(out, &result, &io->shm);
+        if (wire_is_number(&result) && out->cap - out->len >= 9)
+            wire_put_number(out, &result);
+        else
+            wire_encode(out, &result, &io->shm);
         if (result.type >= POOL_STR) /* numbers own no memory */
             pool_value_free(&result);
         if (arg.type >= POOL_STR)
@@ -123,22 +129,32 @@ static bool read_frame(worker_io *io, pool_buf *in, frame_head *h)
     }
 }
 
+/* Adds what was counted to the slot's shared counts, before the call that
+ * makes the work visible to the parent. */
+static void publish(worker_io *io)
+{
+    if (io->counts && io->count.syscalls) {
+        atomic_fetch_add(&io->counts->calls, io->count.syscalls);
+        atomic_fetch_add(&io->counts->writes, io->count.writes);
+    }
+    io->count = (pool_stats){0};
+}
+
 static ssize_t pipe_read(worker_io *io, void *buf, size_t size)
 {
     io->count.syscalls++;
+    publish(io);
     return read(io->task_fd, buf, size);
 }
 
-/* The reply already counted its first write(); any more count here. */
 static int pipe_write(worker_io *io, const void *data, size_t len)
 {
     const char *p = data;
-    for (bool first = true; len; first = false) {
+    while (len) {
+        io->count.syscalls++;
+        io->count.writes++;
+        publish(io);
         ssize_t n = write(io->result_fd, p, len);
-        if (!first) {
-            io->count.syscalls++;
-            io->count.writes++;
-        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -155,25 +171,11 @@ size_t shm_min_of(const pool_config *config)
 }
 
 worker_io worker_pipes(int task_fd, int result_fd, int shm_fd, size_t shm_min,
-                       _Atomic bool *stop)
+                       worker_counts *counts, _Atomic bool *stop)
 {
-    return (worker_io){.task_fd = task_fd, .result_fd = result_fd, .stop = stop,
+    return (worker_io){.task_fd = task_fd, .result_fd = result_fd, .stop = stop, .counts = counts,
                        .shm = {.sock = shm_fd, .min = shm_min},
                        .read = pipe_read, .write = pipe_write};
-}
-
-/* The reply at the start of out reports the calls made since the last one,
- * and the write() about to carry it. */
-static void report_calls(worker_io *io, pool_buf *out)
-{
-    frame_head h;
-    io->count.syscalls++;
-    io->count.writes++;
-    memcpy(&h, out->data, sizeof h);
-    h.sys.calls = (uint32_t)io->count.syscalls;
-    h.sys.writes = (uint32_t)io->count.writes;
-    memcpy(out->data, &h, sizeof h);
-    io->count = (pool_stats){0};
 }
 
 int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io)
@@ -204,7 +206,6 @@ int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *i
          * the results of the quick ones before it. */
         fflush(stdout);
         fflush(stderr);
-        report_calls(io, &out);
         if (notes.len) { /* one write: one wakeup of the parent */
             buf_reserve(&notes, out.len);
             memcpy(notes.data + notes.len, out.data, out.len);
@@ -236,8 +237,8 @@ void worker_seed(int number)
     srand48((long)(seed >> 3));
 }
 
-void worker_main(const pool_config *config, int number, task_now *now, int task_fd,
-                 int result_fd, int shm_fd)
+void worker_main(const pool_config *config, int number, task_now *now,
+                 worker_counts *counts, int task_fd, int result_fd, int shm_fd)
 {
     char name[32]; /* the kernel keeps the first 15 bytes */
     snprintf(name, sizeof name, "PoolWorker-%d", number);
@@ -256,7 +257,7 @@ void worker_main(const pool_config *config, int number, task_now *now, int task_
     if (config->initializer)
         config->initializer(config->initarg);
 
-    worker_io io = worker_pipes(task_fd, result_fd, shm_fd, shm_min_of(config), NULL);
+    worker_io io = worker_pipes(task_fd, result_fd, shm_fd, shm_min_of(config), counts, NULL);
     int status = worker_loop(config, getpid(), now, &io);
     _exit(status); /* not exit(): the parent's atexit handlers are not ours */
 }
