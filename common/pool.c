@@ -81,6 +81,8 @@ static void pool_free(pool_t *pool)
         close(pool->reply_wr);
     if (pool->death_wr >= 0)
         close(pool->death_wr);
+    if (pool->spare >= 0)
+        close(pool->spare);
     pthread_mutex_destroy(&pool->lock);
     pthread_mutex_destroy(&pool->join_lock);
     pthread_cond_destroy(&pool->result_handler_cv);
@@ -174,7 +176,7 @@ int pool_create(pool_t **out, const pool_config *config)
     /* Every descriptor goes above stdio, even when the program closed it. */
     int sv[2] = {-1, -1}, dp[2] = {-1, -1};
     pool->server_fd = pool->death_fd = -1;
-    pool->reply_wr = pool->death_wr = -1;
+    pool->reply_wr = pool->death_wr = pool->spare = -1;
     errno = 0;
     pool->wake_fd = fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     /* With threads, the pipe sv stands for the fork server's socket: the
@@ -249,6 +251,8 @@ int pool_create(pool_t **out, const pool_config *config)
     errno = saved;
     if (pool->server_pid < 0)
         return create_failed(pool);
+    /* After the fork: the fork server and the workers keep their own. */
+    pool->spare = shm_spare_open();
     if (pool->trace) {
         char name[32] = "fork server";
         if (pool->trace_no > 1)

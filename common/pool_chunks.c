@@ -85,7 +85,7 @@ static chunk *next_chunk(pool_t *pool)
 static wire_shm side_socket(pool_t *pool, worker *w)
 {
     return (wire_shm){.sock = w->shm_fd, .min = shm_min_of(&pool->config),
-                      .count = &pool->stats};
+                      .count = &pool->stats, .spare = &pool->spare};
 }
 
 static void send_chunk(pool_t *pool, worker *w, chunk *c)

@@ -136,6 +136,8 @@ struct pool {
     int reply_wr, death_wr;    /* threads, ranks: write ends of server_fd's and death_fd's pipes */
     bool ranks;                /* the MPI build: workers are ranks (pool_mpi.c) */
     pool_stats stats;          /* pool_get_stats(): what the parent's traffic cost */
+    int spare;                 /* task handler only: a spare descriptor (shm_spare_open()),
+                                  closed to make room for each memfd a worker sends */
     worker_counts *counts;     /* and each slot's workers', shared with them; set at
                                   create, before the fork server */
 };

@@ -37,6 +37,17 @@ static mapping *table[BUCKETS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic size_t table_count;
 
+/* A fork while another thread holds the lock would leave the child with
+ * a lock nobody releases: the fork server is forked from a program whose
+ * other pools' threads free values. So a fork waits for the lock. */
+static void table_lock_take(void) { pthread_mutex_lock(&table_lock); }
+static void table_lock_give(void) { pthread_mutex_unlock(&table_lock); }
+
+__attribute__((constructor)) static void table_lock_at_fork(void)
+{
+    pthread_atfork(table_lock_take, table_lock_give, table_lock_give); /* fails only for ENOMEM */
+}
+
 static size_t bucket(const void *p)
 {
     return ((uintptr_t)p >> 12) % BUCKETS; /* mappings start on a page */
@@ -144,22 +155,58 @@ int shm_send(const wire_shm *shm, const void *data, size_t len)
 
 /* ---- Receiving ---------------------------------------------------------- */
 
-/* The next descriptor on the socket, or -1 when none is waiting. */
+/* ---- The spare descriptor ----------------------------------------------- */
+
+/* A receiver with no descriptor number free would have the kernel drop the
+ * memfd it is sent, and the value would be lost. So each receiving thread
+ * keeps a spare descriptor, /dev/null, closes it just before it receives,
+ * and opens it again once the memfd is closed. */
+int shm_spare_open(void)
+{
+    return fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC)); /* -1: no spare */
+}
+
+/* The next descriptor on the socket, or -1 when none is waiting. Every
+ * other descriptor a message brings is closed: a hostile sender's second
+ * memfd must not stay open in the receiver. */
 static int take_fd(const wire_shm *shm)
 {
     char byte;
-    char space[CMSG_SPACE(sizeof(int))];
+    union { /* aligned for cmsghdr; room for more than one, to close them */
+        char space[CMSG_SPACE(8 * sizeof(int))];
+        struct cmsghdr align;
+    } control;
     struct iovec iov = {&byte, 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = space,
-                         .msg_controllen = sizeof space};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
+                         .msg_controllen = sizeof control.space};
+    if (shm->spare && *shm->spare >= 0) { /* a free number for the memfd */
+        close(*shm->spare);
+        *shm->spare = -1;
+    }
     ssize_t n = recvmsg_retry(shm->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     counted(shm, 0);
-    struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
-    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-        cm->cmsg_len != CMSG_LEN(sizeof(int)))
-        return -1; /* a truncated message's descriptors were closed by the kernel */
-    int fd;
-    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    int fd = -1, got = 0;
+    for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm;
+         cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int one;
+            memcpy(&one, CMSG_DATA(cm) + i * sizeof(int), sizeof one);
+            if (got++ == 0)
+                fd = one;
+            else
+                close(one);
+        }
+    }
+    /* One byte and exactly one whole descriptor; a truncated message's
+     * descriptors were closed by the kernel. */
+    if (n != 1 || got != 1 || msg.msg_flags & MSG_CTRUNC) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
     return fd_above_stdio(fd);
 }
 
@@ -199,8 +246,11 @@ static char *read_copy(const wire_shm *shm, int fd, size_t size)
 char *shm_receive(const wire_shm *shm, size_t len)
 {
     int fd = take_fd(shm);
-    if (fd < 0)
+    if (fd < 0) {
+        if (shm->spare && *shm->spare < 0)
+            *shm->spare = shm_spare_open();
         return NULL;
+    }
     char *data = NULL;
     size_t size = len + 1; /* the bytes and their NUL */
     if (sealed_at(shm, fd, size)) {
@@ -219,6 +269,8 @@ char *shm_receive(const wire_shm *shm, size_t len)
     }
     close(fd);
     counted(shm, 0);
+    if (shm->spare && *shm->spare < 0)
+        *shm->spare = shm_spare_open();
     if (data && data[len] != '\0') { /* sealed so by a sender that is not ours */
         if (!shm_release(data))
             free(data);

@@ -450,7 +450,7 @@ void trace_repr(const pool_value *v, size_t max, char *out, size_t size)
     char text[TRACE_REPR_MAX + 4];
     if (max > TRACE_REPR_MAX)
         max = TRACE_REPR_MAX;
-    int n = pool_value_repr(v, text, max + 1);
+    int n = repr_bounded(v, text, max + 1);
     if (n > (int)max)
         memcpy(text + max - 3, "...", 4); /* cut: it ends in "..." */
     trace_quote(text, out, size);

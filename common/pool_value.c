@@ -42,6 +42,16 @@ static struct {
 } cached[CACHED];
 static pthread_mutex_t cached_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* As for the table of mappings in pool_shm.c: a fork waits for the lock,
+ * so no child starts with it held. */
+static void cached_lock_take(void) { pthread_mutex_lock(&cached_lock); }
+static void cached_lock_give(void) { pthread_mutex_unlock(&cached_lock); }
+
+__attribute__((constructor)) static void cached_lock_at_fork(void)
+{
+    pthread_atfork(cached_lock_take, cached_lock_give, cached_lock_give); /* fails only for ENOMEM */
+}
+
 /* n items, all NONE if zero: a kept array that fits, else a new one. */
 static pool_value *items_alloc(size_t n, bool zero)
 {
@@ -254,11 +264,19 @@ int pool_float_repr(double f, char *buf, size_t size)
     return snprintf(buf, size, "%s", out);
 }
 
-/* A small appender that counts what it could not fit, like snprintf. */
+/* A small appender that counts what it could not fit, like snprintf; or,
+ * with bounded, that stops counting soon after it is full, so a 64 MiB
+ * value costs no more to show in 40 characters than a short one. */
 typedef struct {
     char *buf;
     size_t size, len;
+    bool bounded;
 } out_t;
+
+static bool full(const out_t *o)
+{
+    return o->bounded && o->len >= o->size;
+}
 
 static void put(out_t *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -277,7 +295,7 @@ static void put(out_t *o, const char *fmt, ...)
 static void put_quoted(out_t *o, const unsigned char *s, size_t len, const char *prefix)
 {
     put(o, "%s'", prefix);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !full(o); i++) {
         unsigned char c = s[i];
         if (c == '\'' || c == '\\')
             put(o, "\\%c", c);
@@ -313,7 +331,7 @@ static void repr(out_t *o, const pool_value *v)
         break;
     case POOL_LIST:
         put(o, "[");
-        for (uint32_t i = 0; i < v->len; i++) {
+        for (uint32_t i = 0; i < v->len && !full(o); i++) {
             if (i)
                 put(o, ", ");
             repr(o, &v->as.items[i]);
@@ -330,7 +348,16 @@ static void repr(out_t *o, const pool_value *v)
 
 int pool_value_repr(const pool_value *value, char *buf, size_t size)
 {
-    out_t o = {buf, size, 0};
+    out_t o = {buf, size, 0, false};
+    if (size)
+        buf[0] = '\0';
+    repr(&o, value);
+    return (int)o.len;
+}
+
+int repr_bounded(const pool_value *value, char *buf, size_t size)
+{
+    out_t o = {buf, size, 0, true};
     if (size)
         buf[0] = '\0';
     repr(&o, value);

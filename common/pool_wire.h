@@ -113,6 +113,8 @@ typedef struct wire_shm {
     int sock;          /* -1: every value crosses through the pipe */
     size_t min;        /* bytes at which a str or bytes value goes by memfd */
     pool_stats *count; /* system calls, and values received, are added here */
+    int *spare;        /* the receiving thread's spare descriptor (shm_spare_open()),
+                          closed to make room for each memfd; NULL: none */
 } wire_shm;
 
 /* pool_encode() and pool_decode() with a side socket. Encoding sends a big
@@ -164,6 +166,8 @@ bool shm_release(void *p);
  * nonblocking: a full socket means the value goes through the pipe, and a
  * missing descriptor is malformed rather than a wait. -1 with errno set. */
 int shm_socketpair(int sv[2]);
+/* A spare descriptor for a thread that receives: -1 if none can be had. */
+int shm_spare_open(void);
 
 /* The two processes' entry points; neither returns. */
 /* now and slots are NULL when untraced; counts, never. */
@@ -197,7 +201,8 @@ size_t shm_min_of(const pool_config *config);
 /* The worker's loop, for worker_main, a thread worker and a worker rank:
  * runs chunks until STOP, end of input, maxtasksperchild or a bad message,
  * and returns the exit status (0, or BAD_MESSAGE_STATUS). me is what a
- * traced task writes in now->pid. */
+ * traced task writes in now->pid. With a side socket it keeps a spare
+ * descriptor for the memfds it receives while it runs. */
 int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io);
 
 /* ---- Naming a task (pool_names.c) ------------------------------------- */
@@ -266,6 +271,9 @@ int pipe_above_stdio(int p[2]);
 /* A worker's task and result pipes, made so; -1 with errno set, and
  * neither left open, if one cannot be made. */
 int worker_pipes_make(int task[2], int result[2]);
+/* pool_value_repr() for the trace, which keeps a few characters: it stops
+ * soon after buf is full, so a return of size or more means it was cut. */
+int repr_bounded(const pool_value *value, char *buf, size_t size);
 /* Whether value nests lists more than limit deep; it looks no deeper. */
 bool nests_deeper(const pool_value *value, int limit);
 

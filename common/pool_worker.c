@@ -31,7 +31,7 @@ static void note(pool_buf *notes, uint64_t seq, uint32_t item, int64_t start,
 {
     task_note n = {.start_ns = start, .end_ns = now_ns(), .item = item};
     char text[TRACE_RESULT_MAX + 1];
-    if (pool_value_repr(result, text, sizeof text) > TRACE_RESULT_MAX)
+    if (repr_bounded(result, text, sizeof text) > TRACE_RESULT_MAX)
         memcpy(text + TRACE_RESULT_MAX - 3, "...", 4); /* cut: it ends in "..." */
     frame_head h = {.magic = FRAME_MAGIC, .len = sizeof n + strlen(text), .seq = seq,
                     .mode = NOTE};
@@ -181,7 +181,9 @@ worker_io worker_pipes(int task_fd, int result_fd, int shm_fd, size_t shm_min,
 int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *io)
 {
     pool_buf in = {0}, out = {0}, notes = {0};
+    int spare = io->shm.sock >= 0 ? shm_spare_open() : -1;
     io->shm.count = &io->count;
+    io->shm.spare = &spare;
     self = me;
     long chunks = 0;
     frame_head h;
@@ -223,6 +225,9 @@ int worker_loop(const pool_config *config, pid_t me, task_now *now, worker_io *i
     free(in.data);
     free(out.data);
     free(notes.data);
+    if (spare >= 0)
+        close(spare);
+    io->shm.spare = NULL;
     return status;
 }
 
