@@ -23,7 +23,9 @@
 #include "bench_common.h"
 #include "pool.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -54,6 +56,7 @@ typedef struct sizes {
     long msg_iters;    /* floor: pipelined messages per repetition */
     long fork_iters;   /* floor: forks per repetition */
     long imap_items;   /* case 8: imap_unordered's items */
+    long big_bytes;    /* case 9: the big round trip */
 } sizes;
 
 static const sizes full_sizes = {
@@ -61,7 +64,7 @@ static const sizes full_sizes = {
     .tasks = 20000, .items = 1000000, .bytes = 16L << 20,
     .cpu_tasks = 8, .cpu_secs = 0.25,
     .rt_iters = 20000, .msg_iters = 200000, .fork_iters = 200,
-    .imap_items = 10000000,
+    .imap_items = 10000000, .big_bytes = 256L << 20,
 };
 
 /* For the smoke test: every case runs, in a few seconds. */
@@ -70,7 +73,7 @@ static const sizes quick_sizes = {
     .tasks = 500, .items = 20000, .bytes = 1L << 20,
     .cpu_tasks = 4, .cpu_secs = 0.01,
     .rt_iters = 500, .msg_iters = 5000, .fork_iters = 10,
-    .imap_items = 20000,
+    .imap_items = 20000, .big_bytes = 2L << 20,
 };
 
 enum { MSG_SIZE = 32 }; /* bytes of one pipelined floor message */
@@ -172,6 +175,198 @@ static void reap(pid_t pid)
     int st = wait_for(pid);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("child %d failed (status 0x%x)", (int)pid, st);
+}
+
+/* ---- Steadiness: a median and how far the runs spread ------------------ */
+
+/* (max - min) / median of n runs: 0.3 means the runs spread over 30% of
+ * the figure shown. A row above NOISY_SPREAD is marked noisy. */
+#define NOISY_SPREAD 0.30
+
+static double spread_of(const double *v, int n)
+{
+    double lo = v[0], hi = v[0];
+    for (int i = 1; i < n; i++) {
+        lo = fmin(lo, v[i]);
+        hi = fmax(hi, v[i]);
+    }
+    double m = median(v, n);
+    return m != 0 ? (hi - lo) / fabs(m) : 0;
+}
+
+/* The median of n runs, and their spread in *spread. */
+static double med_sp(const double *v, int n, double *spread)
+{
+    *spread = spread_of(v, n);
+    return median(v, n);
+}
+
+/* ---- What a run costs: page faults and the pool's system calls --------- */
+
+/* A process of ours and its minor page faults so far. */
+typedef struct proc_flt {
+    pid_t pid;
+    long flt;
+} proc_flt;
+
+typedef struct flt_set {
+    proc_flt *v;
+    size_t n;
+} flt_set;
+
+/* Reads /proc/PID/stat: its parent, name and minor faults. False when the
+ * process is gone by now, which a scan of /proc must expect. */
+static bool read_stat(const char *pid, pid_t *ppid, char *comm, size_t csize, long *flt)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd); /* read only: nothing to lose */
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* The name sits in parentheses and may hold any character but NUL. */
+    char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren < open_paren)
+        return false;
+    snprintf(comm, csize, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+    int pp;
+    unsigned long mf;
+    /* state ppid pgrp session tty_nr tpgid flags minflt */
+    if (sscanf(close_paren + 2, "%*c %d %*d %*d %*d %*d %*u %lu", &pp, &mf) != 2)
+        return false;
+    *ppid = pp;
+    *flt = (long)mf;
+    return true;
+}
+
+/* The workers of this process's pools: the children of each child named
+ * pool-forkserver (the fork server forks them), with their faults. */
+static flt_set scan_workers(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        die("opendir /proc: %s", strerror(errno));
+    size_t cap = 64, n = 0;
+    struct ent {
+        pid_t pid, ppid;
+        bool server;
+        long flt;
+    } *all = xmalloc(cap * sizeof *all);
+    pid_t self = getpid();
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char comm[64];
+        pid_t ppid;
+        long flt;
+        if (!read_stat(e->d_name, &ppid, comm, sizeof comm, &flt))
+            continue;
+        if (n == cap) {
+            all = realloc(all, (cap *= 2) * sizeof *all);
+            if (!all)
+                die("out of memory");
+        }
+        all[n++] = (struct ent){(pid_t)atol(e->d_name), ppid,
+                                ppid == self && strcmp(comm, "pool-forkserver") == 0, flt};
+    }
+    closedir(d);
+    flt_set s = {xmalloc(n * sizeof *s.v), 0};
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (all[j].server && all[i].ppid == all[j].pid) {
+                s.v[s.n++] = (proc_flt){all[i].pid, all[i].flt};
+                break;
+            }
+    free(all);
+    return s;
+}
+
+/* The workers' faults between two scans; a worker new in the second counts
+ * from its start (one that died between them is lost: none does here). */
+static long workers_flt_delta(const flt_set *before, const flt_set *after)
+{
+    long sum = 0;
+    for (size_t i = 0; i < after->n; i++) {
+        long was = 0;
+        for (size_t j = 0; j < before->n; j++)
+            if (before->v[j].pid == after->v[i].pid)
+                was = before->v[j].flt;
+        sum += after->v[i].flt - was;
+    }
+    return sum;
+}
+
+static long self_minflt(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        die("getrusage: %s", strerror(errno));
+    return ru.ru_minflt;
+}
+
+/* Everything a run's costs are measured from, taken before and after it,
+ * outside its timing. */
+typedef struct probe {
+    long self_flt;
+    flt_set workers;
+    pool_stats st;
+} probe;
+
+/* Before a run: this process's faults last, after the scan's own. */
+static void probe_begin(pool_t *p, probe *pr)
+{
+    pr->workers = scan_workers();
+    pr->st = (pool_stats){0};
+    if (p)
+        ok(pool_get_stats(p, &pr->st), "pool_get_stats");
+    pr->self_flt = self_minflt();
+}
+
+/* After a run: this process's faults first, before the scan's own. */
+static void probe_end(pool_t *p, probe *pr)
+{
+    pr->self_flt = self_minflt();
+    pr->st = (pool_stats){0};
+    if (p)
+        ok(pool_get_stats(p, &pr->st), "pool_get_stats");
+    pr->workers = scan_workers();
+}
+
+/* What one run cost: faults of the parent (every thread of this process)
+ * and of the workers; the pool's system calls and write() calls per item. */
+typedef struct cost {
+    double parent_flt, worker_flt, calls, writes;
+} cost;
+
+#define COST_NONE ((cost){NAN, NAN, NAN, NAN})
+
+/* The costs between two probes, per items (for the calls) into v[0..3]. */
+static void probe_diff(probe *a, probe *b, double items, double *v)
+{
+    v[0] = (double)(b->self_flt - a->self_flt);
+    v[1] = (double)workers_flt_delta(&a->workers, &b->workers);
+    v[2] = (double)(b->st.syscalls - a->st.syscalls) / items;
+    v[3] = (double)(b->st.writes - a->st.writes) / items;
+    free(a->workers.v);
+    free(b->workers.v);
+}
+
+/* The median of each cost over reps runs, laid out 4 to a run. */
+static cost cost_median(const double *v, int reps)
+{
+    double *col = xmalloc((size_t)reps * sizeof *col), m[4];
+    for (int k = 0; k < 4; k++) {
+        for (int r = 0; r < reps; r++)
+            col[r] = v[4 * r + k];
+        m[k] = median(col, reps);
+    }
+    free(col);
+    return (cost){m[0], m[1], m[2], m[3]};
 }
 
 /* ---- The floor: pipes and fork, no pool -------------------------------- */
@@ -336,6 +531,7 @@ typedef struct floor_fig {
     double msg1, msg2;   /* F2: pipelined message, us */
     double fork;         /* F3: fork + exit + wait, us */
     double bulk1, bulk2; /* F4: bulk echo, MB/s */
+    double sp[7];        /* the spreads of the seven, in this order */
 } floor_fig;
 
 /* The first two CPUs this process may run on; false with only one. */
@@ -355,14 +551,15 @@ static bool two_cpus(int *a, int *b)
     return *b >= 0;
 }
 
-static double floor_median(double (*fn)(long), long arg, int reps, int pcpu, int ccpu)
+static double floor_median(double (*fn)(long), long arg, int reps, int pcpu, int ccpu,
+                           double *sp)
 {
     double *v = xmalloc((size_t)reps * sizeof *v);
     pin_begin(pcpu, ccpu);
     for (int r = 0; r < reps; r++)
         v[r] = fn(arg);
     pin_end();
-    double m = median(v, reps);
+    double m = med_sp(v, reps, sp);
     free(v);
     return m;
 }
@@ -373,15 +570,15 @@ static void measure_floor(const sizes *sz, floor_fig *f)
     bool two = two_cpus(&a, &b);
     if (a < 0)
         a = -1; /* no affinity to read: leave both unpinned */
-    f->rt1 = floor_median(floor_round_trip, sz->rt_iters, sz->reps, a, a);
-    f->msg1 = floor_median(floor_pipelined, sz->msg_iters, sz->reps, a, a);
-    f->bulk1 = floor_median(floor_bulk, sz->bytes, sz->reps, a, a);
+    f->rt1 = floor_median(floor_round_trip, sz->rt_iters, sz->reps, a, a, &f->sp[0]);
+    f->msg1 = floor_median(floor_pipelined, sz->msg_iters, sz->reps, a, a, &f->sp[2]);
+    f->bulk1 = floor_median(floor_bulk, sz->bytes, sz->reps, a, a, &f->sp[5]);
     if (two) {
-        f->rt2 = floor_median(floor_round_trip, sz->rt_iters, sz->reps, a, b);
-        f->msg2 = floor_median(floor_pipelined, sz->msg_iters, sz->reps, a, b);
-        f->bulk2 = floor_median(floor_bulk, sz->bytes, sz->reps, a, b);
+        f->rt2 = floor_median(floor_round_trip, sz->rt_iters, sz->reps, a, b, &f->sp[1]);
+        f->msg2 = floor_median(floor_pipelined, sz->msg_iters, sz->reps, a, b, &f->sp[3]);
+        f->bulk2 = floor_median(floor_bulk, sz->bytes, sz->reps, a, b, &f->sp[6]);
     }
-    f->fork = floor_median(floor_fork, sz->fork_iters, sz->reps, -1, -1);
+    f->fork = floor_median(floor_fork, sz->fork_iters, sz->reps, -1, -1, &f->sp[4]);
 }
 
 /* ---- Tasks ------------------------------------------------------------- */
@@ -414,9 +611,15 @@ static pool_value t_burn(const pool_value *a, size_t n)
 
 /* ---- The C pool cases -------------------------------------------------- */
 
-static pool_t *new_traced_pool(const sizes *sz, const char *trace)
+/* The figures that have a spread (row "noisy" above NOISY_SPREAD). */
+enum { S_START, S_APPLY, S_TRACED, S_MAP1, S_MAP, S_THREADS, S_SHM, S_COPY, S_CPU, S_FLT, S_N };
+/* The rows of the cost block: what a run of each case cost. */
+enum { K_START, K_APPLY, K_MAP1, K_MAP, K_THREADS, K_SHM, K_COPY, K_CPU, K_ALONE, K_IMAP, K_BIG,
+       K_N };
+
+static pool_t *new_pool_cfg(const sizes *sz, pool_config cfg)
 {
-    pool_config cfg = {.processes = sz->workers, .trace = trace};
+    cfg.processes = sz->workers;
     pool_t *p = NULL;
     ok(pool_create(&p, &cfg), "pool_create");
     if (pool_processes(p) != sz->workers)
@@ -426,7 +629,7 @@ static pool_t *new_traced_pool(const sizes *sz, const char *trace)
 
 static pool_t *new_pool(const sizes *sz)
 {
-    return new_traced_pool(sz, NULL);
+    return new_pool_cfg(sz, (pool_config){0});
 }
 
 static void end_pool(pool_t *p)
@@ -436,17 +639,34 @@ static void end_pool(pool_t *p)
     pool_destroy(p);
 }
 
-/* Case 1: create, close, join, destroy: milliseconds. */
-static double case_start_stop(const sizes *sz)
+/* The faults of this process's children that ended and were waited for,
+ * and of theirs in turn: for case 1, whose fork server and workers end
+ * inside the run, where no scan of /proc can see them. */
+static long children_minflt(void)
 {
-    double *v = xmalloc((size_t)sz->start_reps * sizeof *v);
-    for (int r = 0; r < sz->start_reps; r++) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        die("getrusage: %s", strerror(errno));
+    return ru.ru_minflt;
+}
+
+/* Case 1: create, close, join, destroy: milliseconds. */
+static double case_start_stop(const sizes *sz, double *sp, cost *k)
+{
+    int n = sz->start_reps;
+    double *v = xmalloc(5 * (size_t)n * sizeof *v), *cv = v + n;
+    for (int r = 0; r < n; r++) {
+        long kids = children_minflt(), self = self_minflt();
         double t0 = now();
         pool_t *p = new_pool(sz);
         end_pool(p);
         v[r] = (now() - t0) * 1e3;
+        cv[4 * r] = (double)(self_minflt() - self);
+        cv[4 * r + 1] = (double)(children_minflt() - kids); /* the fork server's too */
+        cv[4 * r + 2] = cv[4 * r + 3] = NAN; /* no items, and the pool is gone */
     }
-    double m = median(v, sz->start_reps);
+    *k = cost_median(cv, n);
+    double m = med_sp(v, n, sp);
     free(v);
     return m;
 }
@@ -465,26 +685,32 @@ typedef struct apply_more {
 
 /* Microseconds per task, untraced and, in more->traced_us, with a trace
  * file written: batches of the two pools alternate, so a drift of the
- * machine moves both figures alike. */
-static double case_apply(const sizes *sz, apply_more *more)
+ * machine moves both figures alike. sp gets both spreads: [0] untraced,
+ * [1] traced. */
+static double case_apply(const sizes *sz, apply_more *more, double sp[2], cost *k)
 {
     char path[] = "/tmp/pool_bench_trace.XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0)
         die("mkstemp: %s", strerror(errno));
     close(fd); /* the pool opens it by name */
-    pool_t *p = new_pool(sz), *q = new_traced_pool(sz, path);
+    pool_t *p = new_pool(sz), *q = new_pool_cfg(sz, (pool_config){.trace = path});
     apply_batch(p, 200, op_timeout); /* warm up: workers running, memory touched */
     apply_batch(q, 200, op_timeout);
-    double *v = xmalloc(3 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
-    double *cpu = vt + sz->reps;
+    double *v = xmalloc(7 * (size_t)sz->reps * sizeof *v), *vt = v + sz->reps;
+    double *cpu = vt + sz->reps, *cv = cpu + sz->reps;
     for (int r = 0; r < sz->reps; r++) {
+        probe a, b; /* q's workers are idle meanwhile: they add no faults */
+        probe_begin(p, &a);
         double c0 = cpu_self();
         v[r] = apply_batch(p, sz->tasks, op_timeout) / (double)sz->tasks * 1e6;
         cpu[r] = (cpu_self() - c0) / (double)sz->tasks * 1e6;
+        probe_end(p, &b);
+        probe_diff(&a, &b, (double)sz->tasks, cv + 4 * r);
         vt[r] = apply_batch(q, sz->tasks, op_timeout) / (double)sz->tasks * 1e6;
     }
-    more->traced_us = median(vt, sz->reps);
+    *k = cost_median(cv, sz->reps);
+    more->traced_us = med_sp(vt, sz->reps, &sp[1]);
     more->cpu_us = median(cpu, sz->reps);
     /* As bench/pool_bench_mpi.c measures it: tasks / 10 round trips. */
     for (int r = 0; r < sz->reps; r++)
@@ -495,56 +721,91 @@ static double case_apply(const sizes *sz, apply_more *more)
     end_pool(q);
     if (unlink(path) != 0)
         die("unlink %s: %s", path, strerror(errno));
-    double m = median(v, sz->reps);
+    double m = med_sp(v, sz->reps, &sp[0]);
     free(v);
     return m;
 }
 
+/* A map of t_square over range(n), reps times on pool p, each with its
+ * costs: the median of per(seconds) over the runs, its spread in *sp, the
+ * costs in *k, and, when flt is not NULL, the faults of parent and workers
+ * together per run (median; their spread in flt[1]) in flt[0]. */
+static double map_runs(pool_t *p, const sizes *sz, long n, long chunksize,
+                       double (*per)(double secs, long n), double *sp, cost *k, double *flt)
+{
+    double *v = xmalloc(6 * (size_t)sz->reps * sizeof *v), *f = v + sz->reps;
+    double *cv = f + sz->reps;
+    for (int r = 0; r < sz->reps; r++) {
+        probe a, b;
+        probe_begin(p, &a);
+        v[r] = per(timed_square_map(p, n, chunksize), n);
+        probe_end(p, &b);
+        probe_diff(&a, &b, (double)n, cv + 4 * r);
+        f[r] = cv[4 * r] + cv[4 * r + 1];
+    }
+    *k = cost_median(cv, sz->reps);
+    if (flt)
+        flt[0] = med_sp(f, sz->reps, &flt[1]);
+    double m = med_sp(v, sz->reps, sp);
+    free(v);
+    return m;
+}
+
+static double us_per_task(double secs, long n) { return secs / (double)n * 1e6; }
+static double items_per_s(double secs, long n) { return (double)n / secs; }
+
 /* Case 3: map with chunksize 1: microseconds per task. */
-static double case_map1(const sizes *sz)
+static double case_map1(const sizes *sz, double *sp, cost *k)
 {
     pool_t *p = new_pool(sz);
     timed_square_map(p, 200, 1);
-    double *v = xmalloc((size_t)sz->reps * sizeof *v);
-    for (int r = 0; r < sz->reps; r++)
-        v[r] = timed_square_map(p, sz->tasks, 1) / (double)sz->tasks * 1e6;
+    double m = map_runs(p, sz, sz->tasks, 1, us_per_task, sp, k, NULL);
     end_pool(p);
-    double m = median(v, sz->reps);
-    free(v);
     return m;
 }
 
-/* Case 4: map over many items with the default chunksize: items per second. */
-static double case_map_big(const sizes *sz)
+/* Case 4: map over many items with the default chunksize: items per
+ * second, and in flt the faults per run (after a warm-up). */
+static double case_map_big(const sizes *sz, double *sp, cost *k, double flt[2])
 {
     pool_t *p = new_pool(sz);
     timed_square_map(p, 1000, 0);
-    double *v = xmalloc((size_t)sz->reps * sizeof *v);
-    for (int r = 0; r < sz->reps; r++)
-        v[r] = (double)sz->items / timed_square_map(p, sz->items, 0);
+    double m = map_runs(p, sz, sz->items, 0, items_per_s, sp, k, flt);
     end_pool(p);
-    double m = median(v, sz->reps);
-    free(v);
     return m;
 }
 
-/* Case 4t: case 4 on a pool of threads (config.threads): items per second. */
-static double case_map_threads(const sizes *sz)
+/* Case 4t: case 4 on a pool of threads (config.threads): items per second.
+ * Its workers are threads, so every fault is the parent's. */
+static double case_map_threads(const sizes *sz, double *sp, cost *k)
 {
-    pool_t *p = NULL;
-    ok(pool_create(&p, &(pool_config){.processes = sz->workers, .threads = true}),
-       "pool_create(threads)");
+    pool_t *p = new_pool_cfg(sz, (pool_config){.threads = true});
     timed_square_map(p, 1000, 0);
-    double *v = xmalloc((size_t)sz->reps * sizeof *v);
-    for (int r = 0; r < sz->reps; r++)
-        v[r] = (double)sz->items / timed_square_map(p, sz->items, 0);
+    double m = map_runs(p, sz, sz->items, 0, items_per_s, sp, k, NULL);
     end_pool(p);
-    double m = median(v, sz->reps);
-    free(v);
+    k->worker_flt = NAN; /* no worker processes: not measured, not zero */
     return m;
 }
 
-/* Case 5: a bytes value to a worker that sends it back: MB/s, both ways. */
+/* The byte at i of the values cases 5 and 9 send: recomputed to check a
+ * result, so no copy of what was sent has to be kept. */
+static unsigned char pattern(size_t i)
+{
+    return (unsigned char)(i * 131 + (i >> 12));
+}
+
+/* Whether v is bytes of the pattern, len long. */
+static bool is_pattern(const pool_value *v, size_t len)
+{
+    if (v->type != POOL_BYTES || v->len != (uint32_t)len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (v->as.bytes[i] != pattern(i))
+            return false;
+    return true;
+}
+
+/* Case 5: a bytes value to a worker that sends it back: seconds. */
 static double echo_once(pool_t *p, const unsigned char *data, long bytes)
 {
     pool_value args = pool_tuple(1, pool_bytes(data, (size_t)bytes)); /* untimed */
@@ -552,25 +813,33 @@ static double echo_once(pool_t *p, const unsigned char *data, long bytes)
     double t0 = now();
     ok(pool_apply(p, t_echo, args, NULL, &out), "pool_apply(echo)");
     double t = now() - t0;
-    if (out.type != POOL_BYTES || out.len != (uint32_t)bytes ||
-        memcmp(out.as.bytes, data, (size_t)bytes) != 0)
+    if (!is_pattern(&out, (size_t)bytes))
         die("echo: the result is not the %ld bytes sent", bytes);
     pool_value_free(&out);
     return t;
 }
 
-static double case_bytes(const sizes *sz)
+/* Case 5 (shm_min 0: the default, so 16 MiB crosses in shared memory) and
+ * 5c (POOL_SHM_NEVER: by copy through the pipes): MB/s, both ways; the
+ * costs are per round trip. */
+static double case_bytes(const sizes *sz, size_t shm_min, double *sp, cost *k)
 {
     unsigned char *data = xmalloc((size_t)sz->bytes);
     for (long i = 0; i < sz->bytes; i++)
-        data[i] = (unsigned char)(i * 131 + (i >> 12));
-    pool_t *p = new_pool(sz);
+        data[i] = pattern((size_t)i);
+    pool_t *p = new_pool_cfg(sz, (pool_config){.shm_min = shm_min});
     echo_once(p, data, sz->bytes);
-    double *v = xmalloc((size_t)sz->reps * sizeof *v);
-    for (int r = 0; r < sz->reps; r++)
+    double *v = xmalloc(5 * (size_t)sz->reps * sizeof *v), *cv = v + sz->reps;
+    for (int r = 0; r < sz->reps; r++) {
+        probe a, b;
+        probe_begin(p, &a);
         v[r] = 2.0 * (double)sz->bytes / echo_once(p, data, sz->bytes) / 1e6;
+        probe_end(p, &b);
+        probe_diff(&a, &b, 1, cv + 4 * r);
+    }
+    *k = cost_median(cv, sz->reps);
     end_pool(p);
-    double m = median(v, sz->reps);
+    double m = med_sp(v, sz->reps, sp);
     free(v);
     free(data);
     return m;
@@ -600,16 +869,16 @@ static long long calibrate_burn(double secs)
     return want > 1 ? want : 1;
 }
 
-static cpu_result case_cpu(const sizes *sz)
+static cpu_result case_cpu(const sizes *sz, double *spread, cost *k)
 {
     long long n = calibrate_burn(sz->cpu_secs);
     pool_t *p = new_pool(sz);
     pool_opts opts = {.chunksize = 1};
-    double *sp = xmalloc((size_t)sz->cpu_reps * sizeof *sp);
-    double *ser = xmalloc((size_t)sz->cpu_reps * sizeof *ser);
-    double *par = xmalloc((size_t)sz->cpu_reps * sizeof *par);
+    int reps = sz->cpu_reps;
+    double *sp = xmalloc(7 * (size_t)reps * sizeof *sp);
+    double *ser = sp + reps, *par = ser + reps, *cv = par + reps;
     unsigned long long want = burn(n) >> 1;
-    for (int r = 0; r < sz->cpu_reps; r++) {
+    for (int r = 0; r < reps; r++) {
         double t0 = now();
         for (long i = 0; i < sz->cpu_tasks; i++) {
             volatile unsigned long long sink = burn(n);
@@ -621,9 +890,13 @@ static cpu_result case_cpu(const sizes *sz)
         for (long i = 0; i < sz->cpu_tasks; i++)
             items.as.items[i] = pool_int(n);
         pool_value out = pool_none();
+        probe a, b;
+        probe_begin(p, &a);
         t0 = now();
         ok(pool_map(p, t_burn, items, &opts, &out), "pool_map(burn)");
         par[r] = now() - t0;
+        probe_end(p, &b);
+        probe_diff(&a, &b, (double)sz->cpu_tasks, cv + 4 * r);
         if (out.type != POOL_LIST || out.len != (uint32_t)sz->cpu_tasks)
             die("burn: wanted %ld results", sz->cpu_tasks);
         for (long i = 0; i < sz->cpu_tasks; i++)
@@ -634,34 +907,72 @@ static cpu_result case_cpu(const sizes *sz)
         sp[r] = ser[r] / par[r];
     }
     end_pool(p);
+    *k = cost_median(cv, reps);
     cpu_result res = {
-        .speedup = median(sp, sz->cpu_reps),
-        .serial_s = median(ser, sz->cpu_reps),
-        .pool_s = median(par, sz->cpu_reps),
+        .speedup = med_sp(sp, reps, spread),
+        .serial_s = median(ser, reps),
+        .pool_s = median(par, reps),
     };
     res.task_s = res.serial_s / (double)sz->cpu_tasks;
     free(sp);
-    free(ser);
-    free(par);
     return res;
+}
+
+/* This process's peak RSS in KiB: VmHWM, not ru_maxrss, since the latter
+ * keeps the peak of the process this one was exec'd from (the benchmark
+ * itself), and VmHWM starts anew. */
+static long vm_hwm_kib(void)
+{
+    long hwm = -1;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "re");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &hwm) == 1)
+            break;
+    if (f)
+        fclose(f); /* read only: nothing to lose */
+    if (hwm < 0)
+        die("no VmHWM in /proc/self/status");
+    return hwm;
+}
+
+/* The largest peak RSS, in KiB, of the children waited for, and of theirs:
+ * after the join, the fork server and the workers. */
+static long children_maxrss_kib(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        die("getrusage: %s", strerror(errno));
+    return ru.ru_maxrss;
+}
+
+/* Prints a probe's costs as a child reports them: "pflt wflt calls writes". */
+static void print_costs(probe *a, probe *b, double items)
+{
+    double v[4];
+    probe_diff(a, b, items, v);
+    printf(" %.0f %.0f %.6g %.6g", v[0], v[1], v[2], v[3]);
 }
 
 /* Case 7: peak RSS of case 4, in a fresh process (this program run again
  * with --rss-child), so nothing measured before pollutes it. The child
  * reports its own peak and, after the join, the largest of its children's
- * (the fork server and the workers, reaped under it). */
+ * (the fork server and the workers, reaped under it); and what the run
+ * cost, the first map in a fresh process: "alone" in the table. */
 static int rss_child(long items, long workers)
 {
     sizes sz = full_sizes;
     sz.items = items;
     sz.workers = workers;
     pool_t *p = new_pool(&sz);
+    probe a, b;
+    probe_begin(p, &a);
     timed_square_map(p, items, 0);
+    probe_end(p, &b);
     end_pool(p);
-    struct rusage self, kids;
-    getrusage(RUSAGE_SELF, &self);
-    getrusage(RUSAGE_CHILDREN, &kids);
-    printf("%ld %ld\n", self.ru_maxrss, kids.ru_maxrss);
+    printf("%ld %ld", vm_hwm_kib(), children_maxrss_kib());
+    print_costs(&a, &b, (double)items);
+    printf("\n");
     return 0;
 }
 
@@ -669,19 +980,18 @@ typedef struct rss_result {
     double parent_mib, worker_mib;
 } rss_result;
 
-static rss_result case_rss(const sizes *sz)
+/* Runs this program again as "pool_bench MODE ARGS...", and returns what
+ * it printed (the caller frees it). */
+static char *run_child(const char *mode, const char *a1, const char *a2)
 {
     int out[2];
     xpipe(out);
-    char items[32], workers[32];
-    snprintf(items, sizeof items, "%ld", sz->items);
-    snprintf(workers, sizeof workers, "%ld", sz->workers);
     pid_t pid = xfork();
     if (pid == 0) {
         dup2(out[1], 1);
         close(out[0]);
         close(out[1]);
-        execl("/proc/self/exe", "pool_bench", "--rss-child", items, workers, (char *)NULL);
+        execl("/proc/self/exe", "pool_bench", mode, a1, a2, (char *)NULL);
         fprintf(stderr, "pool_bench: exec /proc/self/exe: %s\n", strerror(errno));
         _exit(127);
     }
@@ -689,8 +999,18 @@ static rss_result case_rss(const sizes *sz)
     char *buf = read_to_eof(out[0]);
     close(out[0]);
     reap(pid);
+    return buf;
+}
+
+static rss_result case_rss(const sizes *sz, cost *k)
+{
+    char items[32], workers[32];
+    snprintf(items, sizeof items, "%ld", sz->items);
+    snprintf(workers, sizeof workers, "%ld", sz->workers);
+    char *buf = run_child("--rss-child", items, workers);
     long self_kib = 0, kids_kib = 0;
-    if (sscanf(buf, "%ld %ld", &self_kib, &kids_kib) != 2)
+    if (sscanf(buf, "%ld %ld %lf %lf %lf %lf", &self_kib, &kids_kib, &k->parent_flt,
+               &k->worker_flt, &k->calls, &k->writes) != 6)
         die("rss child: unexpected output \"%s\"", buf);
     free(buf);
     return (rss_result){self_kib / 1024.0, kids_kib / 1024.0};
@@ -718,6 +1038,8 @@ static int imap_child(long items, long workers)
     pool_t *p = new_pool(&sz);
     long range[2] = {0, items};
     pool_iter *it;
+    probe a, b;
+    probe_begin(p, &a);
     double t0 = now();
     ok(pool_imap_unordered(p, t_square, next_index, range, IMAP_CHUNK, &it),
        "pool_imap_unordered");
@@ -732,25 +1054,16 @@ static int imap_child(long items, long workers)
     if (rc != POOL_END)
         die("pool_iter_next: %s", pool_strerror(rc));
     double t = now() - t0;
+    probe_end(p, &b);
     pool_iter_destroy(it);
     end_pool(p);
     for (long i = 0; i < items; i++)
         want += (long long)i * i;
     if (got != items || sum != want)
         die("imap_unordered: %ld results, sum %lld; wanted %ld, %lld", got, sum, items, want);
-    /* VmHWM, not ru_maxrss: the latter keeps the peak of the process this
-     * one was exec'd from (the benchmark itself), and VmHWM starts anew. */
-    long hwm = -1;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "re");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &hwm) == 1)
-            break;
-    if (f)
-        fclose(f);
-    if (hwm < 0)
-        die("imap child: no VmHWM in /proc/self/status");
-    printf("%.1f %ld\n", (double)items / t, hwm);
+    printf("%.1f %ld", (double)items / t, vm_hwm_kib());
+    print_costs(&a, &b, (double)items);
+    printf("\n");
     return 0;
 }
 
@@ -758,32 +1071,290 @@ typedef struct imap_result {
     double ips, parent_mib;
 } imap_result;
 
-static imap_result case_imap(const sizes *sz)
+static imap_result case_imap(const sizes *sz, cost *k)
 {
-    int out[2];
-    xpipe(out);
     char items[32], workers[32];
     snprintf(items, sizeof items, "%ld", sz->imap_items);
     snprintf(workers, sizeof workers, "%ld", sz->workers);
-    pid_t pid = xfork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        close(out[1]);
-        execl("/proc/self/exe", "pool_bench", "--imap-child", items, workers, (char *)NULL);
-        fprintf(stderr, "pool_bench: exec /proc/self/exe: %s\n", strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    char *buf = read_to_eof(out[0]);
-    close(out[0]);
-    reap(pid);
+    char *buf = run_child("--imap-child", items, workers);
     double ips = 0;
     long self_kib = 0;
-    if (sscanf(buf, "%lf %ld", &ips, &self_kib) != 2)
+    if (sscanf(buf, "%lf %ld %lf %lf %lf %lf", &ips, &self_kib, &k->parent_flt,
+               &k->worker_flt, &k->calls, &k->writes) != 6)
         die("imap child: unexpected output \"%s\"", buf);
     free(buf);
     return (imap_result){ips, self_kib / 1024.0};
+}
+
+/* Case 9: one round trip of a big bytes value (256 MiB; 2 MiB with
+ * --quick) in a fresh process (--big-child), with the pool's defaults, so
+ * it crosses in shared memory: MB/s both ways, and the peak RSS of the
+ * parent and of its largest child. The value is made by pool_bytes() from
+ * a buffer freed before the submission; making it holds two copies for a
+ * moment, so the peak is then reset (/proc/self/clear_refs, 5) to what the
+ * process holds: one copy. The result is checked against the pattern,
+ * recomputed, not against a kept copy. */
+static int big_child(long bytes, long workers)
+{
+    sizes sz = full_sizes;
+    sz.workers = workers;
+    pool_t *p = new_pool(&sz); /* first: the fork server is forked small */
+    unsigned char *data = xmalloc((size_t)bytes);
+    for (long i = 0; i < bytes; i++)
+        data[i] = pattern((size_t)i);
+    pool_value v = pool_bytes(data, (size_t)bytes);
+    free(data);
+    long made_kib = vm_hwm_kib();
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "5", 1) != 1)
+        die("resetting the peak RSS (/proc/self/clear_refs): %s", strerror(errno));
+    close(fd); /* written: nothing to lose */
+    pool_value out = pool_none();
+    probe a, b;
+    probe_begin(p, &a);
+    double t0 = now();
+    ok(pool_apply(p, t_echo, pool_tuple(1, v), NULL, &out), "pool_apply(echo)");
+    double t = now() - t0;
+    probe_end(p, &b);
+    if (!is_pattern(&out, (size_t)bytes))
+        die("big echo: the result is not the %ld bytes sent", bytes);
+    pool_value_free(&out);
+    end_pool(p);
+    printf("%.1f %ld %ld %ld", 2.0 * (double)bytes / t / 1e6, vm_hwm_kib(),
+           children_maxrss_kib(), made_kib); /* made: the peak while making the value */
+    print_costs(&a, &b, 1);
+    printf("\n");
+    return 0;
+}
+
+typedef struct big_result {
+    double mbs, parent_mib, worker_mib, made_mib;
+} big_result;
+
+static big_result case_big(const sizes *sz, cost *k)
+{
+    char bytes[32], workers[32];
+    snprintf(bytes, sizeof bytes, "%ld", sz->big_bytes);
+    snprintf(workers, sizeof workers, "%ld", sz->workers);
+    char *buf = run_child("--big-child", bytes, workers);
+    double mbs = 0;
+    long self_kib = 0, kids_kib = 0, made_kib = 0;
+    if (sscanf(buf, "%lf %ld %ld %ld %lf %lf %lf %lf", &mbs, &self_kib, &kids_kib, &made_kib,
+               &k->parent_flt, &k->worker_flt, &k->calls, &k->writes) != 8)
+        die("big child: unexpected output \"%s\"", buf);
+    free(buf);
+    return (big_result){mbs, self_kib / 1024.0, kids_kib / 1024.0, made_kib / 1024.0};
+}
+
+/* ---- Case 4, split: each stage of its work alone ----------------------- */
+
+/* Where case 4's nanoseconds per item go. Each stage is timed by itself in
+ * this process, on the same data and with the pool's own functions, reps
+ * times (the median shown, the spread beside it):
+ *   encode:    pool_encode() of every item into its chunk's buffer (the
+ *              parent's part) and of every result (the workers' part);
+ *   pipe:      those bytes through a pipe to a child and back, 1 MiB pipe
+ *              buffers as the pool's, both ends on one CPU: what the
+ *              copies cost the two processes together;
+ *   decode:    pool_decode() of every item (the workers') and of every
+ *              result into a scratch value (the parent's);
+ *   task call: t_square() on every item;
+ *   placement: decoding the results into a new output list (pool_list()),
+ *              as the pool does, less decoding them into a scratch value.
+ * The stages are CPU work; in the map, three processes share them over two
+ * CPUs, so the map's wall time per item may be above or below their sum. */
+enum { SPLIT_ENCODE, SPLIT_PIPE, SPLIT_DECODE, SPLIT_CALL, SPLIT_PLACE, SPLIT_N };
+
+typedef struct split_fig {
+    double ns[SPLIT_N], sp[SPLIT_N]; /* ns per item: medians and spreads */
+    double range_ns;                 /* not a stage: pool_range(), which the timed map includes */
+} split_fig;
+
+/* One chunk's encoded items and results. */
+typedef struct split_chunk {
+    pool_buf args, results;
+} split_chunk;
+
+/* The chunks through a pipe to a child and back: the child reads each
+ * chunk's items and writes its results, reps times; a thread of the parent
+ * writes while the parent reads, as the pool's two handler threads do.
+ * Returns seconds per repetition in v. */
+typedef struct pipe_writer {
+    int fd;
+    const split_chunk *c;
+    long n;
+} pipe_writer;
+
+static void *write_chunks(void *arg)
+{
+    const pipe_writer *w = arg;
+    for (long i = 0; i < w->n; i++)
+        write_all(w->fd, w->c[i].args.data, w->c[i].args.len);
+    return NULL;
+}
+
+static void set_pipe_size(int fd)
+{
+    /* As the pool sizes its pipes; a smaller limit here only slows it. */
+    if (fcntl(fd, F_SETPIPE_SZ, 1 << 20) < 0)
+        fprintf(stderr, "pool_bench: F_SETPIPE_SZ: %s\n", strerror(errno));
+}
+
+static void split_pipe(const split_chunk *c, long nchunks, size_t max_len, int reps, double *v)
+{
+    int up[2], down[2];
+    xpipe(up);
+    xpipe(down);
+    set_pipe_size(up[1]);
+    set_pipe_size(down[1]);
+    unsigned char *buf = xmalloc(max_len);
+    memset(buf, 0, max_len); /* fault it in before timing, in both processes */
+    int a = -1, b = -1;
+    two_cpus(&a, &b);
+    pin_begin(a, a);
+    pid_t pid = xfork();
+    if (pid == 0) {
+        pin_to(child_cpu);
+        close(up[1]);
+        close(down[0]);
+        for (int r = 0; r < reps; r++)
+            for (long i = 0; i < nchunks; i++) {
+                if (!read_all(up[0], buf, c[i].args.len))
+                    _exit(1);
+                write_all(down[1], c[i].results.data, c[i].results.len);
+            }
+        _exit(0);
+    }
+    close(up[0]);
+    close(down[1]);
+    for (int r = 0; r < reps; r++) {
+        pipe_writer w = {up[1], c, nchunks};
+        pthread_t t;
+        double t0 = now();
+        int e = pthread_create(&t, NULL, write_chunks, &w);
+        if (e != 0)
+            die("pthread_create: %s", strerror(e));
+        for (long i = 0; i < nchunks; i++)
+            if (!read_all(down[0], buf, c[i].results.len))
+                die("split: the child closed the pipe");
+        pthread_join(t, NULL); /* cannot fail: a joinable thread of ours */
+        v[r] = now() - t0;
+    }
+    close(up[1]);
+    close(down[0]);
+    reap(pid);
+    pin_end();
+    free(buf);
+}
+
+/* Decodes every value of the chunks' bufs (args or results) into out[i],
+ * or into one scratch value when out is NULL; sums the ints it saw. */
+static long long decode_all(const split_chunk *c, long nchunks, bool results, pool_value *out)
+{
+    long long sum = 0;
+    long k = 0;
+    for (long i = 0; i < nchunks; i++) {
+        const pool_buf *b = results ? &c[i].results : &c[i].args;
+        for (size_t used = 0; used < b->len; k++) {
+            pool_value scratch, *v = out ? &out[k] : &scratch;
+            size_t n = pool_decode(b->data + used, b->len - used, v);
+            if (n == 0)
+                die("split: pool_decode failed at value %ld", k);
+            used += n;
+            sum += v->as.i;
+            if (!out)
+                pool_value_free(v);
+        }
+    }
+    return sum;
+}
+
+static split_fig case_split(const sizes *sz)
+{
+    long n = sz->items, per = (n + 4 * sz->workers - 1) / (4 * sz->workers); /* the default */
+    long nchunks = (n + per - 1) / per;
+    split_fig f;
+    double t0 = now();
+    pool_value in = pool_range((size_t)n);
+    f.range_ns = (now() - t0) / (double)n * 1e9;
+    pool_value res = pool_list((size_t)n);
+    long long want = 0;
+    for (long i = 0; i < n; i++) {
+        res.as.items[i] = pool_int((long long)i * i);
+        want += (long long)i * i;
+    }
+    split_chunk *c = xmalloc((size_t)nchunks * sizeof *c);
+    for (long i = 0; i < nchunks; i++)
+        c[i] = (split_chunk){{NULL, 0, 0}, {NULL, 0, 0}};
+    int reps = sz->reps;
+    double *v = xmalloc((size_t)(SPLIT_N + 1) * (size_t)reps * sizeof *v);
+    double *enc = v, *pipe_s = v + reps, *dec = v + 2 * reps, *call = v + 3 * reps;
+    double *place = v + 4 * reps, *scratch = v + 5 * reps;
+    for (int r = -1; r < reps; r++) { /* r = -1: a warm-up, as the pool's buffers are */
+        double e = 0;
+        for (long i = 0; i < nchunks; i++) {
+            long first = i * per, count = first + per > n ? n - first : per;
+            c[i].args.len = c[i].results.len = 0; /* kept: the pool reuses its buffers */
+            t0 = now();
+            for (long j = first; j < first + count; j++)
+                pool_encode(&c[i].args, &in.as.items[j]);
+            for (long j = first; j < first + count; j++)
+                pool_encode(&c[i].results, &res.as.items[j]);
+            e += now() - t0;
+        }
+        if (r < 0)
+            continue;
+        enc[r] = e;
+
+        t0 = now();
+        long long s_args = decode_all(c, nchunks, false, NULL);
+        long long s_res = decode_all(c, nchunks, true, NULL);
+        dec[r] = now() - t0;
+        if (s_args != (long long)n * (n - 1) / 2 || s_res != want)
+            die("split: the decoded values are not the items and results encoded");
+
+        t0 = now();
+        long long s = 0;
+        for (long j = 0; j < n; j++) {
+            pool_value out = t_square(&in.as.items[j], 1);
+            s += out.as.i;
+            pool_value_free(&out);
+        }
+        call[r] = now() - t0;
+        if (s != want)
+            die("split: t_square gave a sum of %lld, wanted %lld", s, want);
+
+        t0 = now();
+        decode_all(c, nchunks, true, NULL);
+        scratch[r] = now() - t0;
+        t0 = now();
+        pool_value out = pool_list((size_t)n);
+        s = decode_all(c, nchunks, true, out.as.items);
+        place[r] = now() - t0 - scratch[r];
+        for (long j = 0; j < n; j++)
+            if (out.as.items[j].as.i != (long long)j * j)
+                die("split: result %ld was placed wrong", j);
+        pool_value_free(&out);
+    }
+    size_t max_len = 0;
+    for (long i = 0; i < nchunks; i++)
+        for (const pool_buf *b = &c[i].args; b <= &c[i].results; b++)
+            max_len = b->len > max_len ? b->len : max_len;
+    split_pipe(c, nchunks, max_len, reps, pipe_s);
+    for (int k = 0; k < SPLIT_N; k++) {
+        for (int r = 0; r < reps; r++)
+            v[k * reps + r] *= 1e9 / (double)n;
+        f.ns[k] = med_sp(v + k * reps, reps, &f.sp[k]);
+    }
+    for (long i = 0; i < nchunks; i++) {
+        free(c[i].args.data);
+        free(c[i].results.data);
+    }
+    free(c);
+    free(v);
+    pool_value_free(&in);
+    pool_value_free(&res);
+    return f;
 }
 
 /* ---- Python ------------------------------------------------------------ */
@@ -795,7 +1366,23 @@ typedef struct figures {
     rss_result rss;
     imap_result imap;       /* case 8 */
     double map_threads_ips; /* case 4t: case 4 on threads; Python's on ThreadPool */
+    /* C only: */
+    double bytes_copy_mbs;  /* case 5c: case 5 by copy (POOL_SHM_NEVER) */
+    double flt_warm[2];     /* case 4's faults per run, parent and workers: median, spread */
+    big_result big;         /* case 9 */
+    split_fig split;        /* case 4, split */
+    double sp[S_N];         /* the spreads of the C figures */
+    cost cost[K_N];         /* what a run of each case cost */
 } figures;
+
+/* Every figure NAN: not measured. figures holds doubles only. */
+static void figures_none(figures *f)
+{
+    _Static_assert(sizeof(figures) % sizeof(double) == 0, "figures holds doubles only");
+    double *d = (double *)f;
+    for (size_t i = 0; i < sizeof(figures) / sizeof(double); i++)
+        d[i] = NAN;
+}
 
 /* Finds "key": number in a flat JSON object; NAN when absent. */
 static double json_num(const char *json, const char *key)
@@ -1073,6 +1660,7 @@ typedef struct row {
     } better;
     double floor;  /* BLANK: a row with no floor; vs floor is C / floor */
     target t;
+    const double *spread; /* the C figure's spread over its runs; NULL: none shown */
 } row;
 
 typedef struct tally {
@@ -1094,7 +1682,18 @@ static const char *judge_target(const target *t, double v, tally *n)
     return "NO";
 }
 
-#define ROW_FMT "%-3s%-37s%-8s%10s%10s%8s%9s%9s  %-14s%s"
+#define ROW_FMT "%-3s%-37s%-8s%10s%7s%10s%8s%9s%9s  %-14s%s"
+
+/* A spread as a percentage; "" for none. */
+static const char *pct(char *buf, const double *spread)
+{
+    if (!spread || isnan(*spread))
+        return "";
+    if (*spread >= 9.995) /* keeps the column: beyond this only "very noisy" matters */
+        return ">999%";
+    snprintf(buf, 24, "%.0f%%", *spread * 100);
+    return buf;
+}
 
 static void print_row(const row *r, tally *n)
 {
@@ -1113,10 +1712,13 @@ static void print_row(const row *r, tally *n)
         double v = r->t.on == ON_C ? r->c : r->t.on == ON_GAIN ? gain : vs_floor;
         met = judge_target(&r->t, v, n);
     }
-    char b1[24], b2[24], b3[24], b4[24], b5[24], line[256];
-    int len = snprintf(line, sizeof line, ROW_FMT, r->id, r->name, r->unit,
-                       num(b1, r->better == FLOOR_ONLY ? BLANK : r->c), num(b2, r->py),
-                       times(b3, gain), num(b4, r->floor), times(b5, vs_floor), text, met);
+    char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24], line[256];
+    const double *spread = r->better == FLOOR_ONLY ? NULL : r->spread;
+    bool noisy = spread && *spread > NOISY_SPREAD; /* false for NAN */
+    int len = snprintf(line, sizeof line, ROW_FMT "%s", r->id, r->name, r->unit,
+                       num(b1, r->better == FLOOR_ONLY ? BLANK : r->c), pct(b6, spread),
+                       num(b2, r->py), times(b3, gain), num(b4, r->floor), times(b5, vs_floor),
+                       text, met, noisy ? (*met ? " noisy" : "noisy") : "");
     if (len > (int)sizeof line - 1)
         len = (int)sizeof line - 1;
     while (len > 0 && line[len - 1] == ' ')
@@ -1152,10 +1754,10 @@ static double loadavg(void)
 /* ---- Options: parse and select ----------------------------------------- */
 
 /* The parts of a run, as --only names them; part k >= 1 is C case k. */
-enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_IMAP, P_N };
-static const char *const part_names[P_N] = {"floor", "start", "apply", "map1",
-                                            "map",   "bytes", "cpu",   "rss",
-                                            "imap"};
+enum { P_FLOOR, P_START, P_APPLY, P_MAP1, P_MAP, P_BYTES, P_CPU, P_RSS, P_IMAP, P_BIG,
+       P_SPLIT, P_N };
+static const char *const part_names[P_N] = {"floor", "start", "apply", "map1", "map", "bytes",
+                                            "cpu",   "rss",   "imap",  "big",  "split"};
 
 typedef struct options {
     sizes sz;
@@ -1182,7 +1784,8 @@ static void usage(FILE *f)
           "  --no-mpi       no MPI rows\n"
           "  --idle-ms N    the MPI note's idle gap before a blocking apply (default 20)\n"
           "  --only LIST    only these, comma-separated, no Python: floor, c (every C\n"
-          "                 case), start, apply, map1, map, bytes, cpu, rss, imap, mpi\n"
+          "                 case), start, apply, map1, map, bytes, cpu, rss, imap, big,\n"
+          "                 split (case 4's stages), mpi\n"
           "  --timeout S    the whole run, and the Python run, each get S seconds\n",
           f);
 }
@@ -1325,11 +1928,12 @@ typedef struct results {
 
 static void measure(const options *o, results *r)
 {
-    static const figures none = {NAN, NAN, NAN, NAN, NAN, {NAN, NAN, NAN, NAN},
-                                 {NAN, NAN, NAN, NAN}, {NAN, NAN}, {NAN, NAN}, NAN};
-    *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}, .c = none, .py = none,
+    *r = (results){.fl = {NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+                          {NAN, NAN, NAN, NAN, NAN, NAN, NAN}},
                    .why = "--no-python", .mpi = {NAN, NAN, NAN, NAN, NAN, NAN, "?", "?"},
                    .mpi_why = "skipped (--no-mpi)"};
+    figures_none(&r->c);
+    figures_none(&r->py);
     const sizes *sz = &o->sz;
     op_timeout = o->timeout;
     /* The whole run has a deadline; the default action of SIGALRM ends it,
@@ -1346,24 +1950,31 @@ static void measure(const options *o, results *r)
     if (o->part[P_FLOOR])
         measure_floor(sz, &r->fl);
 
+    figures *c = &r->c;
     if (o->part[P_START])
-        r->c.start_ms = case_start_stop(sz);
+        c->start_ms = case_start_stop(sz, &c->sp[S_START], &c->cost[K_START]);
     if (o->part[P_APPLY])
-        r->c.apply_us = case_apply(sz, &r->c.apply);
+        c->apply_us = case_apply(sz, &c->apply, &c->sp[S_APPLY], &c->cost[K_APPLY]);
     if (o->part[P_MAP1])
-        r->c.map1_us = case_map1(sz);
+        c->map1_us = case_map1(sz, &c->sp[S_MAP1], &c->cost[K_MAP1]);
     if (o->part[P_MAP])
-        r->c.map_big_ips = case_map_big(sz);
+        c->map_big_ips = case_map_big(sz, &c->sp[S_MAP], &c->cost[K_MAP], c->flt_warm);
     if (o->part[P_MAP])
-        r->c.map_threads_ips = case_map_threads(sz);
-    if (o->part[P_BYTES])
-        r->c.bytes_mbs = case_bytes(sz);
+        c->map_threads_ips = case_map_threads(sz, &c->sp[S_THREADS], &c->cost[K_THREADS]);
+    if (o->part[P_SPLIT])
+        c->split = case_split(sz);
+    if (o->part[P_BYTES]) {
+        c->bytes_mbs = case_bytes(sz, 0, &c->sp[S_SHM], &c->cost[K_SHM]);
+        c->bytes_copy_mbs = case_bytes(sz, POOL_SHM_NEVER, &c->sp[S_COPY], &c->cost[K_COPY]);
+    }
     if (o->part[P_CPU])
-        r->c.cpu = case_cpu(sz);
+        c->cpu = case_cpu(sz, &c->sp[S_CPU], &c->cost[K_CPU]);
     if (o->part[P_RSS])
-        r->c.rss = case_rss(sz);
+        c->rss = case_rss(sz, &c->cost[K_ALONE]);
     if (o->part[P_IMAP])
-        r->c.imap = case_imap(sz);
+        c->imap = case_imap(sz, &c->cost[K_IMAP]);
+    if (o->part[P_BIG])
+        c->big = case_big(sz, &c->cost[K_BIG]);
 
     /* Like Python's, the MPI job runs alone: this process only waits. */
     if (o->use_mpi)
@@ -1379,6 +1990,9 @@ static void measure(const options *o, results *r)
 static void print_head(const options *o, const results *r)
 {
     const sizes *sz = &o->sz;
+    if (r->load_before > 0.5)
+        printf("WARNING: the load average (1 min) was %.2f at the start, above 0.5: other "
+               "work shares the CPUs, and the figures may be off\n", r->load_before);
     printf("pool benchmark: %ld workers; median of %d runs (start/stop %d, CPU-bound %d)%s\n",
            sz->workers, sz->reps, sz->start_reps, sz->cpu_reps, o->quick ? "; QUICK sizes" : "");
     if (r->have_py)
@@ -1388,9 +2002,11 @@ static void print_head(const options *o, const results *r)
         printf("Python comparison skipped: %s\n", o->only ? "--only" : r->why);
     printf("load average (1 min) %.2f before, %.2f after, on %ld online CPUs; every "
            "figure is from this run\n", r->load_before, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
-    printf("\"C gain\": how many times better C is than Python; \"vs floor\": C / floor\n\n");
-    printf(ROW_FMT "\n", "#", "case", "unit", "C", "Python", "C gain", "floor", "vs floor",
-           "target", "met");
+    printf("\"C gain\": how many times better C is than Python; \"vs floor\": C / floor;\n"
+           "\"spread\": (max - min) / median of C's runs, \"noisy\" above %.0f%%; targets "
+           "judge the median\n\n", NOISY_SPREAD * 100);
+    printf(ROW_FMT "\n", "#", "case", "unit", "C", "spread", "Python", "C gain", "floor",
+           "vs floor", "target", "met");
 }
 
 /* The C cases and every target, each written once. */
@@ -1405,6 +2021,11 @@ static void print_cases(const options *o, const results *r, tally *n)
     snprintf(map1, sizeof map1, "map chunksize 1, %ld", sz->tasks);
     snprintf(map, sizeof map, "map %ld items, default chunks", sz->items);
     snprintf(bytes, sizeof bytes, "round trip of %.3g MiB bytes", (double)sz->bytes / (1 << 20));
+    char big[64];
+    snprintf(big, sizeof big, "%.3g MiB round trip, fresh process",
+             (double)sz->big_bytes / (1 << 20));
+    double big_limit = 2.0 * (double)sz->big_bytes / (1 << 20); /* twice the payload */
+    double alone = c->cost[K_ALONE].parent_flt + c->cost[K_ALONE].worker_flt;
     snprintf(cpu, sizeof cpu, "CPU-bound %ldx%.3g s, speedup", sz->cpu_tasks, c->cpu.task_s);
     double forks_ms = (double)sz->workers * r->fl.fork / 1e3; /* one fork per worker */
     double task_floor = 2 * r->fl.msg1;                       /* a request and a reply */
@@ -1418,38 +2039,53 @@ static void print_cases(const options *o, const results *r, tally *n)
                  r->mpi_ran == 0 && o->use_mpi ? "not built (make mpi)"
                  : r->mpi_ran < 0 ? "failed (see below)" : "skipped");
     const mpi_figures *m = &r->mpi;
+    const double *sp = c->sp;
     const row rows[] = {
         {"1", "start + stop (create..destroy)", "ms", c->start_ms, py->start_ms, LOWER,
-         forks_ms, AT_LEAST(ON_GAIN, 5, "x Python")},
+         forks_ms, AT_LEAST(ON_GAIN, 5, "x Python"), &sp[S_START]},
         {"2", apply, "us/task", c->apply_us, py->apply_us, LOWER, BLANK,
-         AT_LEAST(ON_GAIN, 10, "x Python")},
+         AT_LEAST(ON_GAIN, 10, "x Python"), &sp[S_APPLY]},
         {"", same, "", c->apply_us, BLANK, FLOOR_ONLY, task_floor,
-         AT_MOST(ON_VS_FLOOR, 4, "x floor")},
-        {"2m", over_mpi, "us/task", m->apply_us, py->apply_us, LOWER, c->apply_us, NO_TARGET},
+         AT_MOST(ON_VS_FLOOR, 4, "x floor"), NULL},
+        {"2m", over_mpi, "us/task", m->apply_us, py->apply_us, LOWER, c->apply_us, NO_TARGET, NULL},
         {"2t", "  the same, traced (floor: untraced)", "us/task", c->apply.traced_us, BLANK,
-         LOWER, c->apply_us, AT_MOST(ON_VS_FLOOR, 2, "x untraced")},
+         LOWER, c->apply_us, AT_MOST(ON_VS_FLOOR, 2, "x untraced"), &sp[S_TRACED]},
         {"3", map1, "us/task", c->map1_us, py->map1_us, LOWER, BLANK,
-         AT_LEAST(ON_GAIN, 10, "x Python")},
+         AT_LEAST(ON_GAIN, 10, "x Python"), &sp[S_MAP1]},
         {"", same, "", c->map1_us, BLANK, FLOOR_ONLY, task_floor,
-         AT_MOST(ON_VS_FLOOR, 4, "x floor")},
+         AT_MOST(ON_VS_FLOOR, 4, "x floor"), NULL},
         {"4", map, "items/s", c->map_big_ips, py->map_big_ips, HIGHER, BLANK,
-         AT_LEAST(ON_GAIN, 5, "x Python")},
+         AT_LEAST(ON_GAIN, 10, "x Python"), &sp[S_MAP]},
+        {"4f", "  faults per run, parent + workers", "faults", c->flt_warm[0], BLANK, LOWER,
+         BLANK, AT_MOST(ON_C, 2750, ""), &c->flt_warm[1]},
+        {"", "  the same alone: first run, fresh", "faults", alone, BLANK, LOWER, BLANK,
+         AT_MOST(ON_C, 11000, ""), NULL},
         {"4t", "  the same on threads / ThreadPool", "items/s", c->map_threads_ips,
-         py->map_threads_ips, HIGHER, BLANK, NO_TARGET},
+         py->map_threads_ips, HIGHER, BLANK, NO_TARGET, &sp[S_THREADS]},
         {"4m", over_mpi, "items/s", m->map_big_ips, py->map_big_ips, HIGHER, c->map_big_ips,
-         NO_TARGET},
-        {"5", bytes, "MB/s", c->bytes_mbs, py->bytes_mbs, HIGHER, r->fl.bulk1, NO_TARGET},
+         NO_TARGET, NULL},
+        {"5", bytes, "MB/s", c->bytes_mbs, py->bytes_mbs, HIGHER, BLANK,
+         AT_LEAST(ON_GAIN, 5, "x Python"), &sp[S_SHM]},
+        {"", same, "", c->bytes_mbs, BLANK, FLOOR_ONLY, r->fl.bulk1,
+         AT_LEAST(ON_VS_FLOOR, 1, "x floor"), NULL},
+        {"5c", "  the same by copy (POOL_SHM_NEVER)", "MB/s", c->bytes_copy_mbs, py->bytes_mbs,
+         HIGHER, r->fl.bulk1, NO_TARGET, &sp[S_COPY]},
         {"6", cpu, "x", c->cpu.speedup, py->cpu.speedup, HIGHER, (double)sz->workers,
-         AT_LEAST(ON_C, 1.8, "x serial")},
+         AT_LEAST(ON_C, 1.8, "x serial"), &sp[S_CPU]},
         {"7", "peak RSS of case 4, largest process", "MiB", rss_peak(c), rss_peak(py), LOWER,
-         BLANK, AT_MOST(ON_C, 64, " MiB")},
+         BLANK, AT_MOST(ON_C, 64, " MiB"), NULL},
         {"", "  parent", "MiB", c->rss.parent_mib, py->rss.parent_mib, LOWER, BLANK,
-         NO_TARGET_COLUMN},
+         NO_TARGET_COLUMN, NULL},
         {"", "  largest child (after join)", "MiB", c->rss.worker_mib, py->rss.worker_mib, LOWER,
-         BLANK, NO_TARGET_COLUMN},
-        {"8", imap, "items/s", c->imap.ips, py->imap.ips, HIGHER, BLANK, NO_TARGET},
+         BLANK, NO_TARGET_COLUMN, NULL},
+        {"8", imap, "items/s", c->imap.ips, py->imap.ips, HIGHER, BLANK, NO_TARGET, NULL},
         {"", "  parent's peak RSS", "MiB", c->imap.parent_mib, py->imap.parent_mib, LOWER,
-         BLANK, AT_MOST(ON_C, 64, " MiB")},
+         BLANK, AT_MOST(ON_C, 64, " MiB"), NULL},
+        {"9", big, "MB/s", c->big.mbs, BLANK, HIGHER, r->fl.bulk1, NO_TARGET, NULL},
+        {"", "  parent's peak RSS", "MiB", c->big.parent_mib, BLANK, LOWER, BLANK,
+         AT_MOST(ON_C, big_limit, " MiB"), NULL},
+        {"", "  largest child (after join)", "MiB", c->big.worker_mib, BLANK, LOWER, BLANK,
+         NO_TARGET_COLUMN, NULL},
     };
     print_rows(rows, sizeof rows / sizeof rows[0], n);
 }
@@ -1463,15 +2099,99 @@ static void print_floor(const options *o, const results *r, tally *n)
     const char *two = "  the same, two CPUs";
     const row rows[] = {
         {"F1", "pipe round trip, 1 byte, one CPU", "us", f->rt1, BLANK, LOWER, BLANK,
-         NO_TARGET_COLUMN},
-        {"", two, "us", f->rt2, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
-        {"F2", msg, "us/msg", f->msg1, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
-        {"", two, "us/msg", f->msg2, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
-        {"F3", "fork + exit + wait", "us", f->fork, BLANK, LOWER, BLANK, NO_TARGET_COLUMN},
-        {"F4", echo, "MB/s", f->bulk1, BLANK, HIGHER, BLANK, NO_TARGET_COLUMN},
-        {"", two, "MB/s", f->bulk2, BLANK, HIGHER, BLANK, NO_TARGET_COLUMN},
+         NO_TARGET_COLUMN, &f->sp[0]},
+        {"", two, "us", f->rt2, BLANK, LOWER, BLANK, NO_TARGET_COLUMN, &f->sp[1]},
+        {"F2", msg, "us/msg", f->msg1, BLANK, LOWER, BLANK, NO_TARGET_COLUMN, &f->sp[2]},
+        {"", two, "us/msg", f->msg2, BLANK, LOWER, BLANK, NO_TARGET_COLUMN, &f->sp[3]},
+        {"F3", "fork + exit + wait", "us", f->fork, BLANK, LOWER, BLANK, NO_TARGET_COLUMN,
+         &f->sp[4]},
+        {"F4", echo, "MB/s", f->bulk1, BLANK, HIGHER, BLANK, NO_TARGET_COLUMN, &f->sp[5]},
+        {"", two, "MB/s", f->bulk2, BLANK, HIGHER, BLANK, NO_TARGET_COLUMN, &f->sp[6]},
     };
     print_rows(rows, sizeof rows / sizeof rows[0], n);
+}
+
+/* What a run of each case cost, measured around each run (outside its
+ * timing): the medians over the runs. */
+#define COST_FMT "%-3s%-37s%-8s%10s%10s%10s%10s"
+
+/* A cost: as num(), but a small one per item keeps its digits (4.1e-04). */
+static const char *cost_num(char *buf, double v)
+{
+    if (v != 0 && fabs(v) < 0.01) {
+        snprintf(buf, 24, "%.1e", v);
+        return buf;
+    }
+    return num(buf, v);
+}
+
+static void print_cost_block(const options *o, const results *r)
+{
+    const cost *k = r->c.cost;
+    static const struct {
+        const char *id, *name, *per;
+        int k, part;
+    } rows[] = {
+        {"1", "start + stop", "run", K_START, P_START},
+        {"2", "apply_async + callback", "task", K_APPLY, P_APPLY},
+        {"3", "map chunksize 1", "task", K_MAP1, P_MAP1},
+        {"4", "map, default chunks", "item", K_MAP, P_MAP},
+        {"4t", "  the same on threads", "item", K_THREADS, P_MAP},
+        {"5", "round trip of bytes, shared memory", "trip", K_SHM, P_BYTES},
+        {"5c", "  the same by copy", "trip", K_COPY, P_BYTES},
+        {"6", "CPU-bound", "task", K_CPU, P_CPU},
+        {"7", "case 4 alone: first run, fresh", "item", K_ALONE, P_RSS},
+        {"8", "imap_unordered", "item", K_IMAP, P_IMAP},
+        {"9", "big round trip, fresh process", "trip", K_BIG, P_BIG},
+    };
+    printf("\nwhat a run cost, measured around each run (median): minor page faults of the "
+           "parent (all its threads)\nand of the workers (/proc; 1: the fork server's too); "
+           "the pool's own system calls (pool_get_stats)\n");
+    printf(COST_FMT "\n", "#", "case", "per", "faults", "workers", "syscalls", "writes");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (!o->part[rows[i].part])
+            continue;
+        const cost *c = &k[rows[i].k];
+        char b1[24], b2[24], b3[24], b4[24];
+        printf(COST_FMT "\n", rows[i].id, rows[i].name, rows[i].per, num(b1, c->parent_flt),
+               num(b2, c->worker_flt), cost_num(b3, c->calls), cost_num(b4, c->writes));
+    }
+}
+
+/* Case 4's nanoseconds per item, stage by stage (case_split). */
+#define SPLIT_FMT "   %-60s%10s%7s"
+
+static void split_line(const char *name, double ns, const double *spread)
+{
+    char b1[24], b2[24], line[256];
+    int len = snprintf(line, sizeof line, SPLIT_FMT, name, num(b1, ns), pct(b2, spread));
+    while (len > 0 && line[len - 1] == ' ')
+        line[--len] = '\0';
+    puts(line);
+}
+
+static void print_split(const options *o, const results *r)
+{
+    const split_fig *f = &r->c.split;
+    static const char *const names[SPLIT_N] = {
+        "encode: pool_encode() of items (parent), results (workers)",
+        "pipe: those bytes there and back, 1 MiB pipes, one CPU",
+        "decode: pool_decode() of items (workers), results (parent)",
+        "task call: t_square() on each item",
+        "result placement: into a new pool_list(), less a scratch",
+    };
+    printf("\ncase 4 split, ns per item: each stage alone in this process, on the same %ld "
+           "items (median of %d)\n", o->sz.items, o->sz.reps);
+    double sum = 0;
+    for (int k = 0; k < SPLIT_N; k++) {
+        split_line(names[k], f->ns[k], &f->sp[k]);
+        sum += f->ns[k];
+    }
+    split_line("sum of the stages (CPU time of parent and workers)", sum, NULL);
+    /* The map's spread is that of its items/s, the same runs. */
+    split_line("the map (case 4): wall time per item", 1e9 / r->c.map_big_ips,
+               o->part[P_MAP] ? &r->c.sp[S_MAP] : NULL);
+    split_line("not a stage: pool_range() of the input, in case 4's time", f->range_ns, NULL);
 }
 
 static const char *m_host(const results *r)
@@ -1483,7 +2203,7 @@ static void print_notes(const options *o, const results *r, const tally *n)
 {
     long workers = o->sz.workers;
     printf("\nfloor column: 1 = %ld x F3 (one fork per worker); 2, 3 = 2 x F2 one CPU "
-           "(a request and a reply);\n5 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
+           "(a request and a reply);\n5, 5c, 9 = F4 one CPU; 6 = %ld workers (the ideal speedup)\n",
            workers, workers);
     char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24], b7[24];
     if (o->part[P_CPU])
@@ -1504,6 +2224,10 @@ static void print_notes(const options *o, const results *r, const tally *n)
                num(b7, r->c.apply.cpu_us));
     else if (o->use_mpi)
         printf("MPI rows: %s (%s under %s)\n", r->mpi_why, o->mpi_bench, o->mpirun);
+    if (o->part[P_BIG])
+        printf("case 9: while the value was made (two copies for a moment), before the peak "
+               "was reset: %s MiB\n",
+               num(b1, r->c.big.made_mib));
     printf("targets: %d met, %d not met%s\n", n->met, n->missed,
            n->skipped ? ", the Python ones skipped" : "");
 }
@@ -1516,6 +2240,10 @@ static void print_table(const options *o, const results *r)
         print_cases(o, r, &n);
     if (o->part[P_FLOOR])
         print_floor(o, r, &n);
+    if (any_case(o))
+        print_cost_block(o, r);
+    if (o->part[P_SPLIT])
+        print_split(o, r);
     if (any_case(o))
         print_notes(o, r, &n);
 }
@@ -1531,12 +2259,15 @@ static int insane(const char *what, double v)
     return 1;
 }
 
-/* Cases 1-7's figures, by part: the ones judged. */
+/* Cases 1-9's figures, and the split's sum, by part: the ones judged. */
 static void case_figures(const figures *f, double fig[P_N])
 {
+    double split = 0;
+    for (int k = 0; k < SPLIT_N; k++)
+        split += f->split.ns[k];
     const double v[P_N] = {NAN, f->start_ms, f->apply_us, f->map1_us, f->map_big_ips,
                            f->bytes_mbs, f->cpu.speedup, rss_peak(f),
-                           f->imap.ips};
+                           f->imap.ips, f->big.mbs, split};
     memcpy(fig, v, sizeof v);
 }
 
@@ -1554,7 +2285,7 @@ static int judge(const options *o, const results *r)
     double c[P_N], py[P_N];
     case_figures(&r->c, c);
     case_figures(&r->py, py);
-    char what[32];
+    char what[64];
     for (int k = P_START; k < P_N; k++) {
         snprintf(what, sizeof what, "C case %d", k);
         if (o->part[k])
@@ -1564,6 +2295,17 @@ static int judge(const options *o, const results *r)
         bad += insane("C case 4t", r->c.map_threads_ips);
     if (o->part[P_MAP] && r->have_py)
         bad += insane("Python case 4t", r->py.map_threads_ips);
+    if (o->part[P_BYTES])
+        bad += insane("C case 5c", r->c.bytes_copy_mbs);
+    if (o->part[P_BIG]) {
+        bad += insane("C case 9's parent peak RSS", r->c.big.parent_mib);
+        bad += insane("C case 9's largest child's peak RSS", r->c.big.worker_mib);
+    }
+    /* Placement is a difference, and may be near 0 on few items: not judged. */
+    for (int k = 0; k < SPLIT_PLACE && o->part[P_SPLIT]; k++) {
+        snprintf(what, sizeof what, "case 4's split, stage %d", k + 1);
+        bad += insane(what, r->c.split.ns[k]);
+    }
     if (r->mpi_ran < 0) {
         fprintf(stderr, "pool_bench: the MPI rows %s\n", r->mpi_why);
         bad++;
@@ -1572,7 +2314,7 @@ static int judge(const options *o, const results *r)
         bad += insane("MPI case 2m", r->mpi.apply_us);
         bad += insane("MPI case 4m", r->mpi.map_big_ips);
     }
-    for (int k = P_START; k < P_N && r->have_py; k++) {
+    for (int k = P_START; k <= P_IMAP && r->have_py; k++) { /* Python runs cases 1-8 */
         snprintf(what, sizeof what, "Python case %d", k);
         bad += insane(what, py[k]);
     }
@@ -1585,6 +2327,8 @@ int main(int argc, char **argv)
         return rss_child(arg_long("--rss-child", argv[2]), arg_long("--rss-child", argv[3]));
     if (argc == 4 && strcmp(argv[1], "--imap-child") == 0)
         return imap_child(arg_long("--imap-child", argv[2]), arg_long("--imap-child", argv[3]));
+    if (argc == 4 && strcmp(argv[1], "--big-child") == 0)
+        return big_child(arg_long("--big-child", argv[2]), arg_long("--big-child", argv[3]));
     options o;
     parse_args(argc, argv, &o);
     select_parts(o.only, o.part, &o.use_mpi);

@@ -98,6 +98,13 @@ for r in '^1  start \+ stop .* ms +[0-9]' \
          '^F2 pipelined .* us/msg +[0-9]' \
          '^F3 fork \+ exit \+ wait.* us +[0-9]' \
          '^F4 pipe echo of.* MB/s +[0-9]' \
+         '^4f +faults per run, parent \+ workers +faults +[0-9]' \
+         '^ +the same alone: first run, fresh +faults +[0-9]' \
+         '^5c +the same by copy \(POOL_SHM_NEVER\) +MB/s +[0-9]' \
+         '^9  [0-9.]+ MiB round trip, fresh process +MB/s +[0-9]' \
+         '^7  case 4 alone: first run, fresh +item +[0-9]' \
+         '^ +encode: pool_encode\(\).* [0-9.]+ +[0-9]+%$' \
+         '^ +the map \(case 4\): wall time per item +[0-9]' \
          '^2m +MPI: skipped .* - ' \
          '^4m +MPI: skipped .* - ' \
          '^targets: [0-9]+ met, [0-9]+ not met'; do
@@ -109,10 +116,51 @@ done
 if command -v python3 >/dev/null 2>&1; then
     printf '%s\n' "$out" | grep -q 'multiprocessing.Pool (fork start method)' ||
         fail "python3 is here but the comparison did not run"
-    n=$(printf '%s\n' "$out" | grep -E '^[1-7]  ' | grep -c ' - ') || true
+    # The main table only: the cost block below has "-" where none applies.
+    n=$(printf '%s\n' "$out" | sed '/^what a run cost/,$d' | grep -E '^[1-7]  ' |
+        grep -c ' - ') || true
     [ "$n" -eq 0 ] || fail "$n case rows lack a figure"
 else
     printf '%s\n' "$out" | grep -q 'Python comparison skipped' ||
         fail "python3 is missing but the table does not say the comparison was skipped"
 fi
+# The first map in a fresh process must fault in its workers: a scan of
+# /proc that finds no worker reads 0 here.
+printf '%s\n' "$out" | awk '/^7  case 4 alone: first run, fresh +item / {
+        found = 1; ok = $(NF - 3) + 0 > 0 && $(NF - 2) + 0 > 0 }
+    END { exit !(found && ok) }' || fail "case 7's run shows no page faults of the parent or the workers"
+
+# The split's sum is the sum of its five stages (to the rounding of the
+# printed figures).
+printf '%s\n' "$out" | awk '
+    /^case 4 split/ { on = 1; next }
+    on && /^   (encode|pipe|decode|task call|result placement):/ {
+        v = $NF ~ /%$/ ? $(NF - 1) : $NF; sum += v; n++ }
+    on && /^   sum of the stages/ { total = $NF }
+    END {
+        if (n != 5 || total == "") { print "split: " n " stages, sum \"" total "\""; exit 1 }
+        d = total - sum; if (d < 0) d = -d
+        if (d > 0.01 * (total < 0 ? -total : total) + 0.01) {
+            printf "split: the stages add up to %g, the sum line says %g\n", sum, total; exit 1
+        }
+    }' || fail "the split's sum line is not the sum of its stages"
+
+# A row is marked noisy exactly when its spread is above 30% (a printed 30%
+# may be either: the percentage is rounded).
+printf '%s\n' "$out" | awk '
+    /^#  case .* spread/ { on = 1; next } /^$/ { on = 0 }
+    on && match($0, / >?[0-9]+%/) {
+        p = substr($0, RSTART + 1, RLENGTH - 2); noisy = $0 ~ / noisy$/
+        p = p ~ /^>/ ? 1000 : p + 0
+        if ((p > 30 && !noisy) || (p < 30 && noisy)) { print "row: " $0; bad = 1 }
+    }
+    END { exit bad }' || fail "a row's noisy mark does not follow its spread"
+
+# The load warning is there exactly when the load at the start was above 0.5.
+load=$(printf '%s\n' "$out" | sed -n 's/^load average (1 min) \([0-9.]*\) before.*/\1/p')
+[ -n "$load" ] || fail "no load average line"
+warned=0
+printf '%s\n' "$out" | grep -q '^WARNING: the load average' && warned=1
+over=$(awk -v l="$load" 'BEGIN { print (l > 0.5) ? 1 : 0 }')
+[ "$warned" -eq "$over" ] || fail "load $load at the start, yet the warning says otherwise"
 echo "bench smoke: all rows present"

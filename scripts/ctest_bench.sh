@@ -5,7 +5,8 @@ test_line bench_smoke 300 bench "$src/bench/smoke.sh" "$bin/bench/pool_bench" "$
 # build/mpi); skipped (77) without it or without Open MPI.
 test_line bench_smoke_mpi 300 "bench;mpi;nosan" "$src/bench/smoke.sh" --mpi "$bin/bench/pool_bench" "$src/build/mpi/bench/pool_bench_mpi"
 echo "set_tests_properties(bench_smoke_mpi PROPERTIES SKIP_RETURN_CODE 77)"
-# And that the MPI smoke test fails on pool_bench built with each of
-# bench/mutants/*.patch.
+# And that the smoke tests fail on pool_bench built with each of
+# bench/mutants/*.patch: the mpi_* ones meet the MPI smoke test (skipped
+# without Open MPI), the others the plain one.
 test_line bench_smoke_mutants 600 "bench;mpi;nosan" "$src/bench/smoke_mutants.sh" "$src/build/mpi/bench/pool_bench_mpi"
 echo "set_tests_properties(bench_smoke_mutants PROPERTIES SKIP_RETURN_CODE 77)"
