@@ -1,8 +1,9 @@
-## make fuzz            run libFuzzer on pool_decode() for FUZZ_SECONDS (60)
+## make fuzz            run libFuzzer on pool_decode() and wire_decode() for FUZZ_SECONDS (60)
 ## make fuzz-seeds      regenerate tests/fuzz/seeds/ from tests/fuzz/make_seeds.c
 #
 # make fuzz: libFuzzer on pool_decode(), the parser of everything a worker
-# sends back. Builds tests/fuzz/decode_fuzz.c with clang
+# sends back, and on wire_decode() with a side socket the harness fills with
+# memfds proper and improper (its input's first byte says which). Builds tests/fuzz/decode_fuzz.c with clang
 # -fsanitize=fuzzer,address,undefined, compiling the common sources into the
 # binary directly (pool_decode lives in one of them), then runs it for
 # FUZZ_SECONDS (default 60) on a copy of tests/fuzz/seeds/, plus seeds
@@ -29,13 +30,13 @@ fuzz: $(FUZZ_BIN) $(FUZZ_DIR)/make_seeds
 	@cp tests/fuzz/seeds/* $(FUZZ_DIR)/corpus/
 	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/fresh && \
 	    for f in $(FUZZ_DIR)/fresh/*; do cp $$f $(FUZZ_DIR)/corpus/fresh-$$(basename $$f); done
-	@echo "fuzz: pool_decode for $(FUZZ_SECONDS) s on $$(ls $(FUZZ_DIR)/corpus | wc -l) seeds"
+	@echo "fuzz: pool_decode and wire_decode for $(FUZZ_SECONDS) s on $$(ls $(FUZZ_DIR)/corpus | wc -l) seeds"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus > $(FUZZ_DIR)/fuzz.log 2>&1; \
 	status=$$?; tail -n 25 $(FUZZ_DIR)/fuzz.log; \
 	execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/fuzz.log); \
-	echo "fuzz: $${execs:-no} executions of pool_decode in $(FUZZ_SECONDS) s, exit status $$status"; \
+	echo "fuzz: $${execs:-no} executions of pool_decode and wire_decode in $(FUZZ_SECONDS) s, exit status $$status"; \
 	exit $$status
 
 $(FUZZ_DIR)/make_seeds: tests/fuzz/make_seeds.c $(BUILD)/libcommon.a

@@ -53,6 +53,17 @@ int fu_kernel_objects(pid_t pid, char names[][64], int max, int min_fd);
 bool fu_listed(char names[][64], int n, const char *name);
 long fu_status_kib(const char *name); /* "VmHWM"... of /proc/self/status */
 
+/* Shared-memory values (memfd.c). FU_MEMFD is the name the pool gives its
+ * memfds, as /proc shows it. fu_memfds counts pid's descriptors and
+ * mappings of memfds named so; fu_memfds_anywhere adds them up over this
+ * process and every live one below it, and lists the holders on out (if
+ * not NULL); fu_memfd_mapping says how p is mapped: 'p' privately from
+ * such a memfd, 's' shared, 0 not from one. */
+#define FU_MEMFD "memfd:pool-value"
+int fu_memfds(pid_t pid, const char *name, int *fds, int *maps);
+int fu_memfds_anywhere(const char *name, FILE *out);
+char fu_memfd_mapping(const void *p, const char *name);
+
 typedef struct fu_proc {
     pid_t pid, ppid;
     char state; /* of /proc/PID/stat: R, S, T, Z... */

@@ -1,6 +1,9 @@
 /* make_seeds.c - writes the seed corpus of decode_fuzz into the folder $1:
  * one file per value, in the wire format pool_encode() writes, plus a few
- * malformed inputs. `make fuzz-seeds` runs it into tests/fuzz/seeds/. */
+ * malformed inputs, each after a first byte of 0 (no side socket); then
+ * values with shared-memory tags, after each first byte that fills the
+ * harness's side socket one way (decode_fuzz.c). `make fuzz-seeds` runs it
+ * into tests/fuzz/seeds/. */
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -8,17 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
+#include "pool_wire.h"
 
 static const char *dir;
 static int count;
+
+static unsigned char mode; /* the input's first byte: what waits on the side socket */
 
 static void write_file(const char *name, const void *data, size_t len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%02d-%s", dir, count++, name);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+    if (!f || fputc(mode, f) == EOF || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
         perror(path);
         exit(1);
     }
@@ -97,5 +102,22 @@ int main(int argc, char **argv)
     pool_value_free(&v);
     const unsigned char huge_str[] = {POOL_STR, 0xff, 0xff, 0xff, 0xff, 'a'};
     write_file("bad-str-len", huge_str, sizeof huge_str);
+
+    /* shared-memory tags: one alone, and in a tuple beside an inline str
+     * shorter than it, after every way of filling the side socket */
+    const char *modes[] = {"", "nothing", "proper", "wrong-size", "unsealed", "pipe",
+                           "one-short", "no-nul", "two-in-one"};
+    for (mode = 1; mode < 9; mode++) {
+        char name[64];
+        unsigned char one[5] = {WIRE_SHM_BYTES, 0x00, 0x10, 0, 0}; /* 4096 bytes */
+        snprintf(name, sizeof name, "shm-bytes-%s", modes[mode]);
+        write_file(name, one, sizeof one);
+        unsigned char tuple[] = {POOL_LIST, 3, 0, 0, 0,
+                                 WIRE_SHM_STR, 0x00, 0x02, 0, 0,  /* 512 bytes */
+                                 POOL_STR, 3, 0, 0, 0, 'a', 'b', 'c',
+                                 WIRE_SHM_BYTES, 0x10, 0, 0, 0};  /* 16 bytes */
+        snprintf(name, sizeof name, "shm-tuple-%s", modes[mode]);
+        write_file(name, tuple, sizeof tuple);
+    }
     return 0;
 }
