@@ -126,7 +126,7 @@ def case_map1(ctx, a):
 
 def case_map_big(ctx, a):
     pool = new_pool(ctx, a.workers)
-    timed_square_map(pool, 1000, None)
+    timed_square_map(pool, a.items, None)  # warm-up at full size, as the C side does
     v = [a.items / timed_square_map(pool, a.items, None) for _ in range(a.reps)]
     end_pool(pool)
     return statistics.median(v)
@@ -136,7 +136,7 @@ def case_map_threads(a):
     """Case 4 on multiprocessing.pool.ThreadPool, beside the C pool of threads."""
     from multiprocessing.pool import ThreadPool
     pool = ThreadPool(a.workers)
-    timed_square_map(pool, 1000, None)
+    timed_square_map(pool, a.items, None)  # warm-up at full size, as the C side does
     v = [a.items / timed_square_map(pool, a.items, None) for _ in range(a.reps)]
     end_pool(pool)
     return statistics.median(v)
