@@ -9,6 +9,7 @@
  * pool_value_copy(). Nothing is left: no descriptor and no memfd mapping
  * after pool_destroy() and the values' frees. */
 #include "check.h"
+#include "fault/fault.h"
 #include "pool.h"
 
 #include <dirent.h>
@@ -33,58 +34,26 @@ static int count_fds(void)
     return n - 1; /* opendir's own */
 }
 
-/* Descriptors whose target names a memfd of any name. */
+/* Descriptors and mappings of a memfd of any name (fault/memfd.c). */
 static int count_memfd_fds(void)
 {
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char path[300], target[256];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t k = readlink(path, target, sizeof target - 1);
-        if (k > 0) {
-            target[k] = '\0';
-            n += strstr(target, "memfd:") != NULL;
-        }
-    }
-    if (d)
-        closedir(d);
-    return n;
+    int fds, maps;
+    fu_memfds(getpid(), "memfd:", &fds, &maps);
+    return fds;
 }
 
-/* Mappings of a memfd of any name. */
 static int count_memfd_maps(void)
 {
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, "memfd:") != NULL;
-    if (f)
-        fclose(f);
-    return n;
+    int fds, maps;
+    fu_memfds(getpid(), "memfd:", &fds, &maps);
+    return maps;
 }
 
 /* How p is mapped: 'p' for a private mapping of the pool's memfd, 's' for
  * a shared one, 0 for anything else (the heap, another file). */
 static char memfd_mapping(const void *p)
 {
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    char kind = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && (unsigned long)p >= lo &&
-            (unsigned long)p < hi) {
-            kind = strstr(line, MEMFD_NAME) ? perms[3] : 0;
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
-    return kind;
+    return fu_memfd_mapping(p, MEMFD_NAME);
 }
 
 /* ---- Values of a known content ----------------------------------------- */
