@@ -157,8 +157,9 @@ typedef struct pool_config {
 int pool_create(pool_t **pool, const pool_config *config);
 /* With config->threads, the workers are threads of the calling process,
  * named PoolWorker-N, as in Python's ThreadPool, and every other rule holds
- * but these three. Values still cross by copy, through pipes or a memfd, so a lesson
- * runs unchanged and a task never shares its arguments with the caller. A
+ * but these three. Values still cross by copy, through pipes or a memfd,
+ * so a lesson runs unchanged and a task never shares its arguments with
+ * the caller. A
  * task that crashes, or calls exit(), ends the whole program, since it runs
  * in the program's own process. There is no fork server and no per-worker
  * seed, and pool_terminate() waits for the tasks running then, since a
