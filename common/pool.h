@@ -159,11 +159,11 @@ int pool_create(pool_t **pool, const pool_config *config);
  * named PoolWorker-N, as in Python's ThreadPool, and every other rule holds
  * but these three. Values still cross by copy, through pipes or a memfd,
  * so a lesson runs unchanged and a task never shares its arguments with
- * the caller. A
- * task that crashes, or calls exit(), ends the whole program, since it runs
- * in the program's own process. There is no fork server and no per-worker
- * seed, and pool_terminate() waits for the tasks running then, since a
- * thread cannot be killed; tasks not yet started never start. */
+ * the caller. A task that crashes, or calls exit(), ends the whole
+ * program, since it runs in the program's own process. There is no fork
+ * server and no per-worker seed, and pool_terminate() waits for the tasks
+ * running then, since a thread cannot be killed; tasks not yet started
+ * never start. */
 
 /* Built with -DPOOL_MPI (make mpi) and started by mpirun, a program's pools
  * run their workers on the job's ranks, and every rule holds but these:
