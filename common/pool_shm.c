@@ -287,15 +287,5 @@ int shm_socketpair(int sv[2])
 {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
         return -1;
-    sv[0] = fd_above_stdio(sv[0]);
-    sv[1] = fd_above_stdio(sv[1]);
-    if (sv[0] >= 0 && sv[1] >= 0)
-        return 0;
-    int saved = errno;
-    if (sv[0] >= 0)
-        close(sv[0]);
-    if (sv[1] >= 0)
-        close(sv[1]);
-    errno = saved;
-    return -1;
+    return pair_above_stdio(sv);
 }

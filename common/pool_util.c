@@ -137,6 +137,11 @@ int pipe_above_stdio(int p[2])
 {
     if (pipe2(p, O_CLOEXEC) != 0)
         return -1;
+    return pair_above_stdio(p);
+}
+
+int pair_above_stdio(int p[2])
+{
     p[0] = fd_above_stdio(p[0]);
     p[1] = fd_above_stdio(p[1]);
     if (p[0] >= 0 && p[1] >= 0)

@@ -268,6 +268,9 @@ pid_t waitpid_retry(pid_t pid, int *status, int flags);
 int fd_above_stdio(int fd);
 /* A pipe whose ends are above stdio and close-on-exec; -1 with errno set. */
 int pipe_above_stdio(int p[2]);
+/* Moves both ends of a new pipe or socket pair above stdio: 0, or -1 with
+ * errno set and neither left open. */
+int pair_above_stdio(int p[2]);
 /* A worker's task and result pipes, made so; -1 with errno set, and
  * neither left open, if one cannot be made. */
 int worker_pipes_make(int task[2], int result[2]);
