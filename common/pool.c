@@ -95,6 +95,8 @@ static void pool_free(pool_t *pool)
         munmap(pool->counts, (size_t)pool->processes * sizeof *pool->counts);
     free(pool->workers);
     free(pool->pfds);
+    free(pool->trace_lines[0].data);
+    free(pool->trace_lines[1].data);
     free(pool);
 }
 
@@ -398,7 +400,7 @@ static int submit(pool_t *pool, pool_task_fn fn, enum mode mode, pool_value inpu
         task_handler_wake(pool);
     }
     pthread_mutex_unlock(&pool->lock);
-    trace_flush_if_full(pool->trace);
+    trace_unlocked(pool);
     *result = job;
     return POOL_OK;
 }
@@ -531,7 +533,7 @@ int pool_shutdown(pool_t *pool, bool wait, bool cancel_pending)
     pthread_mutex_unlock(&pool->lock);
     if (pool->trace && closing)
         trace_event(pool, 'i', "close", 0, trace_now(), 0, NULL);
-    trace_flush_if_full(pool->trace);
+    trace_unlocked(pool);
     return wait ? pool_join(pool) : POOL_OK;
 }
 
@@ -630,7 +632,7 @@ static int wait_for(pool_result *result, double timeout, const char *call)
         trace_event(pool, 'X', "wait", 0, start, trace_now() - start,
                     ",\"job\":%lu,\"call\":\"%s\",\"rc\":%d", result->trace_job, call,
                     ready && strcmp(call, "get") == 0 ? result->status : rc);
-    trace_flush_if_full(pool->trace);
+    trace_unlocked(pool);
     return rc;
 }
 
@@ -727,7 +729,7 @@ int pool_result_add_done_callback(pool_result *result, pool_done_fn fn, void *us
     if (pool->trace) {
         trace_event(pool, 'X', "done_callback", 0, start, trace_now() - start,
                     ",\"job\":%lu", trace_job);
-        trace_flush_if_full(pool->trace);
+        trace_unlocked(pool);
     }
     return POOL_OK;
 }
@@ -740,6 +742,6 @@ bool pool_result_cancel(pool_result *result)
     pthread_mutex_lock(&pool->lock);
     bool cancelled = !result->released && job_cancel(pool, result);
     pthread_mutex_unlock(&pool->lock);
-    trace_flush_if_full(pool->trace);
+    trace_unlocked(pool);
     return cancelled;
 }

@@ -357,60 +357,67 @@ static bool take_note(pool_t *pool, worker *w, const frame_head *h, const unsign
     return true;
 }
 
-/* Reads what a worker sent, until the pipe is empty. End of file is not
- * the end of the worker: a process a task started may hold the pipe open,
- * so only the fork server's death notice counts. */
-void read_worker(pool_t *pool, worker *w)
+bool read_some(worker *w, pool_stats *count)
 {
-    while (!w->ignored) {
+    for (;;) {
         buf_reserve(&w->in, 65536);
         ssize_t n = read(w->result_fd, w->in.data + w->in.len, w->in.cap - w->in.len);
-        pool->stats.syscalls++;
-        if (n > 0)
-            pool->stats.pipe_bytes += (size_t)n;
+        count->syscalls++;
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return;
-        if (n <= 0) {
+            return false;
+        if (n <= 0) { /* see read_worker */
             w->ignored = true;
-            return;
+            return false;
         }
+        count->pipe_bytes += (size_t)n;
         w->in.len += (size_t)n;
-
-        size_t used = 0;
-        frame_head h;
-        while (w->in.len - used >= sizeof h) {
-            memcpy(&h, w->in.data + used, sizeof h);
-            bool whole = h.magic == FRAME_MAGIC && h.len <= MAX_FRAME &&
-                         w->in.len - used - sizeof h >= h.len;
-            if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && w->head &&
-                h.seq == w->head->seq)
-                drop_items(w->head);
-            if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && !whole) {
-                buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
-                break;
-            }
-            bool ok = whole && (h.mode == NOTE ? take_note(pool, w, &h, w->in.data + used + sizeof h)
-                                               : store_results(pool, w, &h, w->in.data + used + sizeof h));
-            if (!ok) {
-                kill_worker(pool, w, "sent a malformed result");
-                return;
-            }
-            used += sizeof h + h.len;
-        }
-        buf_consume(&w->in, used);
+        return true;
     }
 }
 
-void write_worker(pool_t *pool, worker *w)
+void take_frames(pool_t *pool, worker *w)
+{
+    size_t used = 0;
+    frame_head h;
+    while (!w->ignored && w->in.len - used >= sizeof h) {
+        memcpy(&h, w->in.data + used, sizeof h);
+        bool whole = h.magic == FRAME_MAGIC && h.len <= MAX_FRAME &&
+                     w->in.len - used - sizeof h >= h.len;
+        if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && w->head && h.seq == w->head->seq)
+            drop_items(w->head);
+        if (h.magic == FRAME_MAGIC && h.len <= MAX_FRAME && !whole) {
+            buf_reserve(&w->in, sizeof h + h.len); /* room for the rest */
+            break;
+        }
+        bool ok = whole && (h.mode == NOTE ? take_note(pool, w, &h, w->in.data + used + sizeof h)
+                                           : store_results(pool, w, &h, w->in.data + used + sizeof h));
+        if (!ok) {
+            kill_worker(pool, w, "sent a malformed result");
+            return;
+        }
+        used += sizeof h + h.len;
+    }
+    buf_consume(&w->in, used);
+}
+
+/* End of file is not the end of the worker: a process a task started may
+ * hold the pipe open, so only the fork server's death notice counts. */
+void read_worker(pool_t *pool, worker *w)
+{
+    while (!w->ignored && read_some(w, &pool->stats))
+        take_frames(pool, w);
+}
+
+void write_worker(worker *w, pool_stats *count)
 {
     while (w->out_off < w->out.len) {
         ssize_t n = write(w->task_fd, w->out.data + w->out_off, w->out.len - w->out_off);
-        pool->stats.syscalls++;
-        pool->stats.writes++;
+        count->syscalls++;
+        count->writes++;
         if (n > 0)
-            pool->stats.pipe_bytes += (size_t)n;
+            count->pipe_bytes += (size_t)n;
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

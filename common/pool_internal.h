@@ -131,6 +131,10 @@ struct pool {
     struct tracer *trace;      /* NULL: untraced; set at create */
     task_now *now;             /* traced: each slot's worker's task, shared with it */
     int trace_no;              /* its number in the trace file */
+    pool_buf trace_lines[2];   /* traced: events the task handler [0] and the result
+                                  handler [1] made, not yet in the trace's buffer;
+                                  each is its thread's own (trace_unlocked) */
+    bool trace_named[2];       /* that thread's lane is named in the trace */
     unsigned long jobs_made;   /* jobs submitted, to number them */
     unsigned long long ready_count; /* handles made ready, for ready_seq */
     int reply_wr, death_wr;    /* threads, ranks: write ends of server_fd's and death_fd's pipes */
@@ -212,10 +216,20 @@ void rank_workers_end(pool_t *pool);
 #endif
 
 /* pool_chunks.c: chunks out to the workers and results back. Task handler
- * only, with pool->lock held; none of them blocks. */
+ * only; none of them blocks. dispatch, take_frames and read_worker need
+ * pool->lock. read_some and write_worker touch only the worker, which
+ * only the task handler uses, so they run without it: no pipe's system
+ * call is made under the lock. They count their calls in *count, which the
+ * caller adds to pool->stats. */
 void dispatch(pool_t *pool);
+/* One read() of what the worker sent, into w->in; false if none came. */
+bool read_some(worker *w, pool_stats *count);
+/* Takes every whole message in w->in. */
+void take_frames(pool_t *pool, worker *w);
+/* read_some and take_frames until the pipe is empty. */
 void read_worker(pool_t *pool, worker *w);
-void write_worker(pool_t *pool, worker *w);
+/* Writes what is queued for the worker, until its pipe is full. */
+void write_worker(worker *w, pool_stats *count);
 /* Forgets a dead and reaped worker: the chunk it was running fails, and
  * the ones it never started go back to be sent again. */
 void worker_lost(pool_t *pool, worker *w, int status);
@@ -244,9 +258,13 @@ const char *trace_path(const tracer *t);
 /* Writes what is buffered; never with pool->lock held (the disk may be
  * slow). The last pool to close a tracer ends the file. */
 void trace_flush(tracer *t);
-/* The same once the buffer is full; t may be NULL. Each pool thread and
- * call that makes events calls it at its next moment without the lock. */
+/* The same once the buffer is full; t may be NULL. */
 void trace_flush_if_full(tracer *t);
+/* Each pool thread and call that makes events calls this at its next
+ * moment without pool->lock: the task and result handlers' events, kept
+ * in pool->trace_lines so that an event takes no lock, go to the trace's
+ * buffer, which is written once full. Does nothing untraced. */
+void trace_unlocked(pool_t *pool);
 void trace_close(tracer *t);
 /* n consecutive flow ids, unique in the file. */
 unsigned long long trace_flow_ids(tracer *t, size_t n);

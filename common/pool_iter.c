@@ -88,7 +88,7 @@ static int submit_chunk(pool_iter *it, pool_value items, size_t index_base, pool
     }
     it->jobs[it->n_jobs++] = job;
     pthread_mutex_unlock(&pool->lock);
-    trace_flush_if_full(pool->trace);
+    trace_unlocked(pool);
     return POOL_OK;
 }
 
@@ -266,7 +266,7 @@ int pool_iter_next(pool_iter *it, double timeout, pool_value *value)
                 trace_event(pool, 'X', "wait", 0, start, trace_now() - start,
                             ",\"job\":%lu,\"call\":\"next\",\"rc\":%d,\"index\":%zu",
                             traced_job, rc, job->index_base + i);
-            trace_flush_if_full(pool->trace);
+            trace_unlocked(pool);
             return rc;
         }
         if (it->n_jobs == 0) {

@@ -58,7 +58,7 @@ static void run_done_callbacks(struct pool_result *job, struct done_cb *list)
                         ",\"job\":%lu", job->trace_job);
         free(d);
     }
-    trace_flush_if_full(pool->trace);
+    trace_unlocked(pool);
 }
 
 /* The thread a pool's result handler runs on knows its pool: a thread id
@@ -87,7 +87,7 @@ void *result_handler_main(void *arg)
             run_callback(job, job->opts.callback, &job->output, "callback");
         else if (job->status != POOL_OK && job->opts.error_callback)
             run_callback(job, job->opts.error_callback, &job->error, "error callback");
-        trace_flush_if_full(pool->trace);
+        trace_unlocked(pool);
 
         char line[UNSEEN_LINE];
         bool unseen = false;
@@ -121,6 +121,7 @@ void *result_handler_main(void *arg)
     }
     pthread_cond_broadcast(&pool->ready_cv);
     pthread_mutex_unlock(&pool->lock);
+    trace_unlocked(pool); /* this thread's last events */
     return NULL;
 }
 

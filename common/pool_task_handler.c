@@ -210,7 +210,7 @@ static void await_deaths(pool_t *pool)
         struct pollfd p = {.fd = pool->death_fd, .events = POLLIN};
         pthread_mutex_unlock(&pool->lock);
         write_late_report(pool);
-        trace_flush_if_full(pool->trace);
+        trace_unlocked(pool);
         poll(&p, 1, SPAWN_RETRY_MS); /* EINTR or a timeout: look again */
         pthread_mutex_lock(&pool->lock);
         collect_deaths(pool);
@@ -328,6 +328,18 @@ void *task_handler_main(void *arg)
         if (pool->state == CLOSE && !work_left(pool))
             continue;
 
+        pthread_mutex_unlock(&pool->lock);
+        write_late_report(pool);
+        trace_unlocked(pool);
+
+        /* The pipes are read and written without the lock (see pool_chunks.c):
+         * what dispatch() queued goes now, and a full pipe is polled. */
+        pool_stats io = {0};
+        for (long i = 0; i < pool->processes; i++) {
+            worker *w = &pool->workers[i];
+            if (w->pid > 0 && !w->ignored && w->out_off < w->out.len)
+                write_worker(w, &io);
+        }
         /* p[0] wakes us, p[1] brings deaths, p[2] new workers, then two per
          * worker. */
         struct pollfd *p = pool->pfds;
@@ -341,10 +353,8 @@ void *task_handler_main(void *arg)
             p[3 + 2 * i] = (struct pollfd){.fd = reading ? w->result_fd : -1, .events = POLLIN};
             p[4 + 2 * i] = (struct pollfd){.fd = writing ? w->task_fd : -1, .events = POLLOUT};
         }
-        pthread_mutex_unlock(&pool->lock);
-        write_late_report(pool);
-        trace_flush_if_full(pool->trace);
         int polled = poll(p, (nfds_t)(3 + 2 * pool->processes), timeout);
+        io.syscalls++;
         if (polled < 0) {
             /* EINTR: nothing to take; loop again. Any other error comes back
              * at once, every time: EINVAL when the program lowered
@@ -357,22 +367,29 @@ void *task_handler_main(void *arg)
             for (long i = 0; i < 3 + 2 * pool->processes; i++)
                 p[i].revents = look && p[i].fd >= 0 ? p[i].events : 0;
         }
-        pthread_mutex_lock(&pool->lock);
-        pool->stats.syscalls++; /* the poll */
-
         if (p[0].revents) {
             uint64_t n;
             ssize_t r = read(pool->wake_fd, &n, sizeof n);
-            pool->stats.syscalls++;
+            io.syscalls++;
             (void)r; /* nonblocking: empty or not, the wakeup is taken */
-            pool->wake_pending = false;
         }
+        /* One read each: what a worker sends meanwhile wakes the next poll. */
         for (long i = 0; i < pool->processes; i++) {
             worker *w = &pool->workers[i];
-            if (p[4 + 2 * i].revents && w->pid > 0)
-                write_worker(pool, w);
-            if (p[3 + 2 * i].revents && w->pid > 0)
-                read_worker(pool, w);
+            if (p[3 + 2 * i].revents && w->pid > 0 && !w->ignored)
+                read_some(w, &io);
+        }
+
+        pthread_mutex_lock(&pool->lock);
+        pool->stats.syscalls += io.syscalls;
+        pool->stats.writes += io.writes;
+        pool->stats.pipe_bytes += io.pipe_bytes;
+        if (p[0].revents)
+            pool->wake_pending = false; /* after the read: a later wake writes again */
+        for (long i = 0; i < pool->processes; i++) {
+            worker *w = &pool->workers[i];
+            if (w->pid > 0)
+                take_frames(pool, w);
         }
         if (p[2].revents)
             receive_workers(pool);
@@ -387,6 +404,7 @@ void *task_handler_main(void *arg)
     pthread_cond_broadcast(&pool->ready_cv);
     pthread_mutex_unlock(&pool->lock);
     write_late_report(pool);
+    trace_unlocked(pool); /* this thread's last events */
     /* Only this thread uses server_fd, so no lock is held while it waits. */
     request quit = {.magic = SERVER_MAGIC, .op = QUIT};
     if (pool->config.threads) /* threads asked for and not yet answered end here */

@@ -44,7 +44,7 @@ struct tracer {
     pool_buf buf;
     long long *named;    /* pids and tids whose name is written, as 2 * id + is_thread */
     size_t n_named, cap_named;
-    unsigned long long flows; /* flow ids handed out */
+    atomic_ullong flows; /* flow ids handed out; one per traced item with a callback */
     struct tracer *next;
 };
 
@@ -211,11 +211,7 @@ void trace_close(tracer *t)
 
 unsigned long long trace_flow_ids(tracer *t, size_t n)
 {
-    pthread_mutex_lock(&t->lock);
-    unsigned long long first = t->flows + 1;
-    t->flows += n;
-    pthread_mutex_unlock(&t->lock);
-    return first;
+    return atomic_fetch_add(&t->flows, n) + 1; /* no lock: one per submission */
 }
 
 /* Appends one event; the caller holds t->lock. One pass of vsnprintf
@@ -344,7 +340,60 @@ static char *put_us(char *at, long long ns)
     return at;
 }
 
-/* Where the next event goes, with room for it; the caller holds t->lock. */
+/* The args of an event, from the pool's own formats: %d, %ld, %lu, %zu
+ * and %s, as vsnprintf() would write them, at a fraction of its cost (most
+ * events are written with the pool lock held). Any other format goes to
+ * vsnprintf(). The result is cut at room - 1 bytes. */
+static char *put_args(char *at, size_t room, const char *fmt, va_list ap)
+{
+    char *end = at + room - 24; /* room for one number past the check */
+    for (const char *f = fmt; *f; f++) {
+        if (at >= end)
+            return at;
+        if (*f != '%') {
+            *at++ = *f;
+            continue;
+        }
+        long long v;
+        if (f[1] == 'd') {
+            v = va_arg(ap, int);
+            f += 1;
+        } else if (f[1] == 'l' && f[2] == 'd') {
+            v = va_arg(ap, long);
+            f += 2;
+        } else if (f[1] == 'l' && f[2] == 'u') {
+            at = put_num(at, va_arg(ap, unsigned long));
+            f += 2;
+            continue;
+        } else if (f[1] == 'z' && f[2] == 'u') {
+            at = put_num(at, va_arg(ap, size_t));
+            f += 2;
+            continue;
+        } else if (f[1] == 's') {
+            const char *str = va_arg(ap, const char *);
+            size_t n = strlen(str);
+            if (n > (size_t)(end - at))
+                n = (size_t)(end - at);
+            memcpy(at, str, n);
+            at += n;
+            f += 1;
+            continue;
+        } else { /* not one of ours: the rest as vsnprintf() writes it */
+            int n = vsnprintf(at, (size_t)(end - at), f, ap);
+            return at + (n < 0 ? 0 : n < end - at ? n : end - at - 1);
+        }
+        if (v < 0) {
+            *at++ = '-';
+            at = put_num(at, -(unsigned long long)v);
+        } else {
+            at = put_num(at, (unsigned long long)v);
+        }
+    }
+    return at;
+}
+
+/* Where the next event goes, with room for it and its comma and newline;
+ * the caller holds t->lock. */
 static char *event_start(tracer *t, size_t room)
 {
     buf_reserve(&t->buf, room + 2);
@@ -363,11 +412,74 @@ static void event_end(tracer *t, char *at)
         atomic_store(&t->full, true);
 }
 
+/* Appends a whole event, formatted outside the lock; the caller holds
+ * t->lock, which is held only for this copy. */
+static void add_line(tracer *t, const char *line, size_t len)
+{
+    char *at = event_start(t, len);
+    memcpy(at, line, len);
+    event_end(t, at + len);
+}
+
+/* The calling thread's own lines, if it is one of pool's handler threads. */
+static int own_lines(const pool_t *pool)
+{
+    return on_task_handler_thread(pool) ? 0 : on_result_handler_thread(pool) ? 1 : -1;
+}
+
+/* Adds an event of the calling thread: a handler thread's goes to its own
+ * lines, with no lock, once its lane is named; any other to the buffer. */
+static void add_event(pool_t *pool, bool here, pid_t pid, pid_t tid, const char *line,
+                      size_t len)
+{
+    tracer *t = pool->trace;
+    int k = own_lines(pool);
+    if (k >= 0 && (!here || pool->trace_named[k])) {
+        pool_buf *b = &pool->trace_lines[k];
+        buf_reserve(b, len + 2);
+        b->data[b->len] = ','; /* trace_unlocked drops the file's first one */
+        memcpy(b->data + b->len + 1, line, len);
+        b->data[b->len + 1 + len] = '\n';
+        b->len += len + 2;
+        return;
+    }
+    char name[64];
+    pthread_mutex_lock(&t->lock);
+    if (here && !named(t, pid, tid, true)) {
+        thread_name(pool, name, sizeof name, pid, tid);
+        name_once(t, pid, pid, false, "main");
+        name_once(t, pid, tid, true, name);
+    }
+    if (k >= 0)
+        pool->trace_named[k] = true;
+    add_line(t, line, len);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void trace_unlocked(pool_t *pool)
+{
+    tracer *t = pool->trace;
+    int k = t ? own_lines(pool) : -1;
+    if (k >= 0 && pool->trace_lines[k].len) {
+        pool_buf *b = &pool->trace_lines[k];
+        pthread_mutex_lock(&t->lock);
+        size_t skip = t->started ? 0 : 1; /* the file's first event has no comma */
+        buf_reserve(&t->buf, b->len);
+        memcpy(t->buf.data + t->buf.len, b->data + skip, b->len - skip);
+        t->buf.len += b->len - skip;
+        t->started = true;
+        if (t->buf.len >= FLUSH_AT)
+            atomic_store(&t->full, true);
+        pthread_mutex_unlock(&t->lock);
+        b->len = 0;
+    }
+    trace_flush_if_full(t);
+}
+
 void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long ts,
                  long long dur, const char *args_fmt, ...)
 {
-    tracer *t = pool->trace;
-    char name[64];
+    char line[EVENT_ROOM + ARGS_ROOM];
     pid_t tid = pid;
     bool here = pid == 0;
     pid_t me;
@@ -375,15 +487,8 @@ void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long t
         who_am_i(&pid, &tid);
     else if (pool->config.threads) /* a thread worker's lane: our pid, its tid */
         who_am_i(&pid, &me);
-    pthread_mutex_lock(&t->lock);
-    if (here && !named(t, pid, tid, true)) {
-        thread_name(pool, name, sizeof name, pid, tid);
-        name_once(t, pid, pid, false, "main");
-        name_once(t, pid, tid, true, name);
-    }
-    char *at = event_start(t, EVENT_ROOM + ARGS_ROOM);
-    at = put(at, ph == 'X' ? "{\"ph\":\"X\",\"cat\":\"pool\",\"name\":\""
-                           : "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"pool\",\"name\":\"");
+    char *at = put(line, ph == 'X' ? "{\"ph\":\"X\",\"cat\":\"pool\",\"name\":\""
+                                   : "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"pool\",\"name\":\"");
     at = put(at, what);
     at = put_num(put(at, "\",\"pid\":"), (unsigned)pid);
     at = put_num(put(at, ",\"tid\":"), (unsigned)tid);
@@ -394,36 +499,32 @@ void trace_event(pool_t *pool, char ph, const char *what, pid_t pid, long long t
     if (args_fmt) {
         va_list ap;
         va_start(ap, args_fmt);
-        int n = vsnprintf(at, ARGS_ROOM, args_fmt, ap);
+        at = put_args(at, ARGS_ROOM, args_fmt, ap);
         va_end(ap);
-        at += n < 0 ? 0 : n < ARGS_ROOM ? n : ARGS_ROOM - 1; /* the pool's own args fit */
     }
-    event_end(t, put(at, "}}"));
-    pthread_mutex_unlock(&t->lock);
+    at = put(at, "}}");
+    add_event(pool, here, pid, tid, line, (size_t)(at - line));
 }
 
 void trace_flow(pool_t *pool, unsigned long long id, pid_t from, long long from_ts,
                 long long to_ts)
 {
-    tracer *t = pool->trace;
     pid_t pid, tid;
     who_am_i(&pid, &tid);
-    pthread_mutex_lock(&t->lock);
-    char *at = event_start(t, EVENT_ROOM);
-    at = put_num(put(at, "{\"ph\":\"s\",\"cat\":\"pool\",\"name\":\"result\",\"pid\":"),
-                 (unsigned)(pool->config.threads ? pid : from)); /* a thread worker's: ours */
+    char s_line[EVENT_ROOM], f_line[EVENT_ROOM];
+    char *at = put_num(put(s_line, "{\"ph\":\"s\",\"cat\":\"pool\",\"name\":\"result\",\"pid\":"),
+                       (unsigned)(pool->config.threads ? pid : from)); /* a thread worker's: ours */
     at = put_num(put(at, ",\"tid\":"), (unsigned)from);
     at = put_us(put(at, ",\"ts\":"), from_ts);
-    at = put_num(put(at, ",\"id\":"), id);
-    event_end(t, put(at, "}"));
-    at = event_start(t, EVENT_ROOM);
-    at = put_num(put(at, "{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"pool\",\"name\":\"result\","
-                         "\"pid\":"), (unsigned)pid);
+    at = put(put_num(put(at, ",\"id\":"), id), "}");
+    size_t s_len = (size_t)(at - s_line);
+    at = put_num(put(f_line, "{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"pool\",\"name\":\"result\","
+                             "\"pid\":"), (unsigned)pid);
     at = put_num(put(at, ",\"tid\":"), (unsigned)tid);
     at = put_us(put(at, ",\"ts\":"), to_ts);
-    at = put_num(put(at, ",\"id\":"), id);
-    event_end(t, put(at, "}"));
-    pthread_mutex_unlock(&t->lock);
+    at = put(put_num(put(at, ",\"id\":"), id), "}");
+    add_event(pool, false, pid, tid, s_line, s_len); /* a callback's own event named it */
+    add_event(pool, false, pid, tid, f_line, (size_t)(at - f_line));
 }
 
 void trace_quote(const char *s, char *out, size_t size)
