@@ -31,7 +31,7 @@
 #define FLUSH_AT 65536 /* bytes kept before a write(); a crash loses at most these */
 
 struct tracer {
-    pthread_mutex_t lock;       /* guards what follows, but for fd */
+    pthread_mutex_t lock;       /* guards what follows, but for fd and flows */
     pthread_mutex_t write_lock; /* one write at a time, in order; guards fd */
     atomic_bool full;           /* buf has FLUSH_AT bytes or more */
     char *asked;         /* the path a pool named */

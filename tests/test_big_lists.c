@@ -151,10 +151,13 @@ static void test_counts(void)
         CHECK_OK(pool_apply(pool, square, pool_tuple(1, pool_int(i)), NULL, &out));
     }
     CHECK_OK(pool_get_stats(pool, &a));
-    CHECK(b.worker_writes + 20 <= a.worker_writes && b.worker_syscalls + 40 <= a.worker_syscalls,
+    /* The worker counts a read before it blocks in it, so the read that
+     * brings the first apply may have been counted before b, and the one
+     * after the last apply may not be counted yet: 19 reads at least. */
+    CHECK(b.worker_writes + 20 <= a.worker_writes && b.worker_syscalls + 39 <= a.worker_syscalls,
           "20 applies: the worker's writes went from %llu to %llu, its calls from %llu to %llu; "
-          "wanted a read and a write each at least", b.worker_writes, a.worker_writes,
-          b.worker_syscalls, a.worker_syscalls);
+          "wanted a write each and a read for all but one at least", b.worker_writes,
+          a.worker_writes, b.worker_syscalls, a.worker_syscalls);
     CHECK(a.writes >= a.worker_writes && a.syscalls >= a.worker_syscalls,
           "the totals hold the workers' share");
     CHECK(pool_get_stats(NULL, &b) == POOL_EINVAL && pool_get_stats(pool, NULL) == POOL_EINVAL,
