@@ -386,11 +386,9 @@ void *task_handler_main(void *arg)
         pool->stats.pipe_bytes += io.pipe_bytes;
         if (p[0].revents)
             pool->wake_pending = false; /* after the read: a later wake writes again */
-        for (long i = 0; i < pool->processes; i++) {
-            worker *w = &pool->workers[i];
-            if (w->pid > 0)
-                take_frames(pool, w);
-        }
+        for (long i = 0; i < pool->processes; i++) /* where read_some() read */
+            if (p[3 + 2 * i].revents && pool->workers[i].pid > 0)
+                take_frames(pool, &pool->workers[i]);
         if (p[2].revents)
             receive_workers(pool);
         if (p[1].revents)

@@ -214,6 +214,16 @@ unsigned long long trace_flow_ids(tracer *t, size_t n)
     return atomic_fetch_add(&t->flows, n) + 1; /* no lock: one per submission */
 }
 
+/* The buffer now holds len bytes, ending in a whole event; the caller
+ * holds t->lock. */
+static void appended(tracer *t, size_t len)
+{
+    t->buf.len = len;
+    t->started = true;
+    if (t->buf.len >= FLUSH_AT)
+        atomic_store(&t->full, true);
+}
+
 /* Appends one event; the caller holds t->lock. One pass of vsnprintf
  * does, as an event is far shorter than the room made for it. */
 static void vappend(tracer *t, const char *fmt, va_list ap)
@@ -235,10 +245,7 @@ static void vappend(tracer *t, const char *fmt, va_list ap)
     if (t->started)
         at[-1] = ',';
     at[n] = '\n';
-    t->buf.len += (size_t)n + 1 + t->started;
-    t->started = true;
-    if (t->buf.len >= FLUSH_AT)
-        atomic_store(&t->full, true);
+    appended(t, t->buf.len + (size_t)n + 1 + t->started);
 }
 
 static void append(tracer *t, const char *fmt, ...)
@@ -406,10 +413,7 @@ static char *event_start(tracer *t, size_t room)
 static void event_end(tracer *t, char *at)
 {
     *at++ = '\n';
-    t->buf.len = (size_t)(at - (char *)t->buf.data);
-    t->started = true;
-    if (t->buf.len >= FLUSH_AT)
-        atomic_store(&t->full, true);
+    appended(t, (size_t)(at - (char *)t->buf.data));
 }
 
 /* Appends a whole event, formatted outside the lock; the caller holds
@@ -466,10 +470,7 @@ void trace_unlocked(pool_t *pool)
         size_t skip = t->started ? 0 : 1; /* the file's first event has no comma */
         buf_reserve(&t->buf, b->len);
         memcpy(t->buf.data + t->buf.len, b->data + skip, b->len - skip);
-        t->buf.len += b->len - skip;
-        t->started = true;
-        if (t->buf.len >= FLUSH_AT)
-            atomic_store(&t->full, true);
+        appended(t, t->buf.len + b->len - skip);
         pthread_mutex_unlock(&t->lock);
         b->len = 0;
     }
