@@ -170,6 +170,12 @@ static void test_counts(void)
         pool_value_free(&out);
         CHECK_OK(pool_apply(pool, square, pool_tuple(1, pool_int(i)), NULL, &out));
     }
+    /* At once: a write is counted before it is made, so the last reply's
+     * write is counted by the time its result is seen. */
+    CHECK_OK(pool_get_stats(pool, &a));
+    CHECK(b.worker_writes + 20 <= a.worker_writes,
+          "20 applies: the worker's writes went from %llu to %llu as the last result came back; "
+          "wanted a write each", b.worker_writes, a.worker_writes);
     settled_stats(pool, &a); /* with the read after the last */
     CHECK(b.worker_writes + 20 <= a.worker_writes && b.worker_syscalls + 40 <= a.worker_syscalls,
           "20 applies: the worker's writes went from %llu to %llu, its calls from %llu to %llu; "
